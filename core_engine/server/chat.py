@@ -1,0 +1,153 @@
+"""``/v1/chat/completions``: run a planned request on the engine and shape the OpenAI response."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .assembly import Piece, StreamSplitter, split_whole
+from .config import ServerConfig
+from .errors import ApiError
+from .planning import ChatPlan, EngineLike
+from .streaming import DONE, ChunkEncoder, error_event, usage_dict
+
+__all__ = ["ChatRunner"]
+
+log = logging.getLogger("core_engine.server")
+
+
+class ChatRunner:
+    """Runs chat completions for one app: holds the engine and the parser factory."""
+
+    def __init__(self, engine: EngineLike, config: ServerConfig, make_reasoning_parser: Any | None) -> None:
+        self.engine = engine
+        self.config = config
+        self._make_parser = make_reasoning_parser
+
+    def reasoning_parser(self) -> Any | None:
+        return self._make_parser() if self._make_parser is not None else None
+
+    async def start(self, plan: ChatPlan) -> tuple[AsyncIterator[Any], Any]:
+        """Submit the request and wait for its first output.
+
+        Errors the engine raises before generating (prompt too long, a schema that does not
+        compile) become a 400 here, before any response has been sent.
+        """
+        gen = self.engine.generate(plan.request_id, plan.prompt_ids, plan.params, request=plan.request)
+        try:
+            first = await gen.__anext__()
+        except StopAsyncIteration:
+            raise ApiError(500, "the engine finished the request without any output", type="server_error") from None
+        except ValueError as exc:
+            await _close(gen)
+            raise ApiError(400, str(exc), param=_param_of(plan)) from exc
+        except BaseException:
+            await _close(gen)
+            raise
+        return gen, first
+
+    async def complete(self, plan: ChatPlan) -> dict[str, Any]:
+        """Run to the end and return a ``chat.completion`` object."""
+        gen, out = await self.start(plan)
+        texts: list[str] = []
+        try:
+            while True:
+                if out.new_text:
+                    texts.append(out.new_text)
+                if out.finished:
+                    break
+                out = await gen.__anext__()
+        finally:
+            await _close(gen)
+        whole = split_whole(plan, self.reasoning_parser(), "".join(texts))
+        message: dict[str, Any] = {"role": "assistant", "content": whole.content}
+        if plan.include_reasoning:
+            message["reasoning_content"] = whole.reasoning
+        if whole.tool_calls:
+            message["tool_calls"] = [call.to_openai() for call in whole.tool_calls]
+        return {
+            "id": plan.request_id,
+            "object": "chat.completion",
+            "created": plan.created,
+            "model": plan.model,
+            "choices": [{
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": _finish_reason(out.finish_reason, bool(whole.tool_calls)),
+            }],
+            "usage": usage_dict(out.prompt_tokens, out.completion_tokens, out.reasoning_tokens),
+        }
+
+    async def stream(self, plan: ChatPlan, gen: AsyncIterator[Any], first: Any) -> AsyncIterator[bytes]:
+        """Yield the SSE events of a started request, ending with ``[DONE]``."""
+        encoder = ChunkEncoder(plan, full_keys=self.config.delta_keys == "full")
+        splitter = StreamSplitter(plan, self.reasoning_parser())
+        out = first
+        try:
+            while True:
+                piece = splitter.feed(out.new_text, out.new_token_ids)
+                if out.finished:
+                    break
+                if piece:
+                    yield encoder.delta(piece)
+                out = await gen.__anext__()
+            tail = splitter.finish()
+            merged = _merge(piece, tail)
+            if merged:
+                yield encoder.delta(merged)
+            reason = _finish_reason(out.finish_reason, splitter.num_tool_calls > 0)
+            yield encoder.delta(Piece(), finish_reason=reason)
+            if plan.include_usage:
+                yield encoder.usage(out.prompt_tokens, out.completion_tokens, out.reasoning_tokens)
+            yield DONE
+        except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
+            log.exception("request %s failed while streaming", plan.request_id)
+            yield error_event(f"generation failed: {exc}")
+            yield DONE
+        finally:
+            await _close(gen)
+
+
+def _merge(a: Piece, b: Piece) -> Piece:
+    if not a:
+        return b
+    if not b:
+        return a
+    return Piece(
+        reasoning=_join(a.reasoning, b.reasoning),
+        content=_join(a.content, b.content),
+        tool_calls=a.tool_calls + b.tool_calls,
+    )
+
+
+def _join(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+def _finish_reason(engine_reason: str | None, has_tool_calls: bool) -> str:
+    if engine_reason == "stop" and has_tool_calls:
+        return "tool_calls"
+    return engine_reason or "stop"
+
+
+def _param_of(plan: ChatPlan) -> str | None:
+    request = plan.request
+    if request.guided_json is not None:
+        return "guided_json"
+    if request.guided_regex is not None:
+        return "guided_regex"
+    if request.response_format is not None and request.response_format.type != "text":
+        return "response_format"
+    if plan.params.guided is not None:
+        return "tool_choice"
+    return None
+
+
+async def _close(gen: Any) -> None:
+    aclose = getattr(gen, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,111 @@
+"""Start-up: check the parser names, load the model with progress lines, serve with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+from reasoning_plugins import ReasoningPluginsError, UnknownPluginError, current_host
+from reasoning_plugins._host import PARSER, TOOL_PARSER
+from reasoning_plugins._cli_serve import add_arguments
+
+from .config import ServerConfig
+
+__all__ = ["build_parser", "main", "serve"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core_engine.server",
+        description="OpenAI-compatible chat-completions server with reasoning parsers.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m core_engine.server``: the same flags as ``reasoning-plugins serve``."""
+    args = build_parser().parse_args(argv)
+    return serve(args)
+
+
+def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stderr
+    problem = _check_names(args)
+    if problem:
+        print(f"error: {problem}", file=out, flush=True)
+        return 2
+    try:
+        config = ServerConfig(
+            reasoning_parser=args.reasoning_parser,
+            tool_call_parser=args.tool_call_parser,
+            served_model_name=args.served_model_name,
+            strict_model_name=args.strict_model_name,
+            api_key=args.api_key,
+            max_request_bytes=args.max_request_bytes,
+            max_tokens_limit=args.max_tokens_limit,
+            delta_keys=args.delta_keys or ("sparse" if args.enable_reasoning else "full"),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=out, flush=True)
+        return 2
+
+    import uvicorn
+
+    from core_engine import AsyncLLMEngine, EngineConfig
+
+    from .app import create_app
+
+    where = args.model or "the bundled tiny reasoning model"
+    print(f"Loading {where} ...", file=out, flush=True)
+    started = time.perf_counter()
+    try:
+        engine = AsyncLLMEngine(EngineConfig(
+            model=args.model, reasoning_parser=args.reasoning_parser, max_num_seqs=args.max_num_seqs,
+            max_model_len=args.max_model_len, device=args.device, dtype=args.dtype, seed=args.seed,
+        ))
+    except (ValueError, OSError, LookupError) as exc:
+        print(f"error: could not load the model: {exc}", file=out, flush=True)
+        return 1
+    stats = engine.stats()
+    print(f"Loaded '{engine.model_name}' in {time.perf_counter() - started:.1f} s "
+          f"(context {engine.max_model_len} tokens, {stats.get('kv_blocks_total', '?')} KV blocks)",
+          file=out, flush=True)
+    try:
+        app = create_app(engine, config)
+        url = f"http://{_url_host(args.host)}:{args.port}/v1"
+        name = config.served_model_name or engine.model_name
+        print(f"Serving model '{name}' | reasoning parser: {args.reasoning_parser or 'none'} | "
+              f"tool-call parser: {args.tool_call_parser or 'none'} | "
+              f"{'API key required' if args.api_key else 'no API key'} | {url}", file=out, flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                    timeout_graceful_shutdown=5)
+    finally:
+        engine.shutdown()
+    return 0
+
+
+def _check_names(args: argparse.Namespace) -> str | None:
+    """A message when a parser name is unknown (listing the installed names), else None."""
+    if args.enable_reasoning and not args.reasoning_parser:
+        return "--enable-reasoning needs --reasoning-parser NAME (for the bundled model: deepseek-r1)"
+    host = current_host()
+    for flag, kind, name in (("--reasoning-parser", PARSER, args.reasoning_parser),
+                             ("--tool-call-parser", TOOL_PARSER, args.tool_call_parser)):
+        if name is None:
+            continue
+        try:
+            host.resolve(kind, name)
+        except UnknownPluginError as exc:
+            return f"{flag}: {exc}"
+        except ReasoningPluginsError as exc:
+            return f"{flag} {name!r} cannot be used: {exc}"
+    return None
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

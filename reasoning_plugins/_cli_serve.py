@@ -1,0 +1,87 @@
+"""``reasoning-plugins serve``: run the OpenAI-compatible server of the reference engine.
+
+This module stays light (argparse only); the engine and the web stack are imported when the
+command runs, so ``reasoning-plugins list`` works where only the base package is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_arguments", "run"]
+
+_ENGINE_MISSING = ("the server needs the engine extra: pip install 'reasoning-plugins[engine]' "
+                   "(torch, transformers, fastapi, uvicorn, xgrammar)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the server's flags to ``parser`` (shared by ``python -m core_engine.server``)."""
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", metavar="DIR", default=None,
+                       help="local Hugging Face model directory (default: the bundled tiny reasoning model)")
+    model.add_argument("--served-model-name", metavar="NAME", default=None,
+                       help="model id reported by /v1/models (default: the model directory's name)")
+    model.add_argument("--strict-model-name", action="store_true",
+                       help="answer 404 model_not_found to requests naming another model "
+                            "(default: a single served model answers every model name)")
+    model.add_argument("--max-model-len", type=_positive_int, metavar="N", default=None,
+                       help="context length in tokens (default: from the model's config)")
+    model.add_argument("--max-num-seqs", type=_positive_int, metavar="N", default=64,
+                       help="most requests generating at once (default: 64)")
+    model.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    model.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"))
+    model.add_argument("--seed", type=int, default=0, help="engine seed (default: 0)")
+
+    parsing = parser.add_argument_group("parsing")
+    parsing.add_argument("--reasoning-parser", metavar="NAME", default=None,
+                         help="split reasoning from content with this parser, e.g. deepseek-r1 "
+                              "(`reasoning-plugins list` shows the installed names)")
+    parsing.add_argument("--enable-reasoning", action="store_true",
+                         help="accepted as in vLLM (needs --reasoning-parser); streamed deltas then "
+                              "carry only the keys that have text, as vLLM's do")
+    parsing.add_argument("--tool-call-parser", metavar="NAME", default=None,
+                         help="parse tool calls from the content with this parser, e.g. hermes")
+    parsing.add_argument("--delta-keys", choices=("full", "sparse"), default=None,
+                         help="which keys each streamed delta carries: full (content and "
+                              "reasoning_content always, null when empty; the default) or sparse "
+                              "(only those with text; the default with --enable-reasoning)")
+
+    http = parser.add_argument_group("http")
+    http.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    http.add_argument("--port", type=_port, default=8000, help="port to bind (default: 8000)")
+    http.add_argument("--api-key", metavar="KEY", default=None,
+                      help="require 'Authorization: Bearer KEY' on every /v1 route")
+    http.add_argument("--max-request-bytes", type=_positive_int, metavar="N", default=4 * 1024 * 1024,
+                      help="largest accepted request body (default: 4 MiB)")
+    http.add_argument("--max-tokens-limit", type=_positive_int, metavar="N", default=None,
+                      help="largest max_tokens a request may ask for (default: the context length)")
+    http.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the server with parsed ``args``; returns the process exit status."""
+    try:
+        from core_engine.server.cli import serve
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        print(f"error: {_ENGINE_MISSING} (missing: {missing})", file=sys.stderr)
+        return 2
+    return serve(args)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
