@@ -162,6 +162,8 @@ def _guided(request: ServerChatRequest, choice: str, tools: list[dict[str, Any]]
 def _messages(request: ServerChatRequest, engine: EngineLike) -> list[dict[str, Any]]:
     messages = request.message_dicts()
     for i, message in enumerate(messages):
+        if message["role"] == "developer":      # OpenAI's newer name for the system role
+            message["role"] = "system"
         content = message.get("content")
         if not isinstance(content, list):
             continue
