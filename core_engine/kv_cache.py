@@ -1,0 +1,93 @@
+"""The paged KV pool: fixed-size blocks of key/value slots shared by all requests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+logger = logging.getLogger("core_engine")
+
+
+@dataclass(slots=True)
+class KVLayout:
+    num_layers: int
+    num_kv_heads: int
+    head_dim: int
+    dtype: torch.dtype
+
+    @property
+    def bytes_per_token(self) -> int:
+        """Bytes of K and V one token occupies across all layers."""
+        return 2 * self.num_layers * self.num_kv_heads * self.head_dim * torch.empty((), dtype=self.dtype).element_size()
+
+    @classmethod
+    def from_config(cls, config: object, dtype: torch.dtype) -> KVLayout:
+        text_config = getattr(config, "get_text_config", lambda: config)()
+        heads = text_config.num_attention_heads
+        head_dim = getattr(text_config, "head_dim", None) or text_config.hidden_size // heads
+        kv_heads = getattr(text_config, "num_key_value_heads", None) or heads
+        return cls(text_config.num_hidden_layers, kv_heads, head_dim, dtype)
+
+
+class BlockAllocator:
+    """Hands out block ids; a block holds ``block_size`` consecutive token positions of one request."""
+
+    def __init__(self, num_blocks: int, block_size: int) -> None:
+        self.num_blocks = num_blocks
+        self.block_size = block_size
+        self._free: list[int] = list(range(num_blocks - 1, -1, -1))
+
+    @property
+    def num_free(self) -> int:
+        return len(self._free)
+
+    def blocks_needed(self, num_tokens: int, num_held: int) -> int:
+        """How many more blocks a request holding ``num_held`` blocks needs to store ``num_tokens``."""
+        return max(0, -(-num_tokens // self.block_size) - num_held)
+
+    def allocate(self, count: int) -> list[int]:
+        if count > len(self._free):
+            raise RuntimeError(f"KV pool exhausted: {count} blocks requested, {len(self._free)} free")
+        taken = self._free[-count:] if count else []
+        del self._free[len(self._free) - count:]
+        return taken
+
+    def free(self, blocks: list[int]) -> None:
+        self._free.extend(reversed(blocks))
+
+
+class KVPool:
+    """Per-layer K and V tensors of shape ``[num_blocks * block_size, kv_heads, head_dim]``."""
+
+    def __init__(self, layout: KVLayout, num_blocks: int, block_size: int, device: torch.device) -> None:
+        self.layout = layout
+        self.block_size = block_size
+        self.num_blocks = num_blocks
+        shape = (num_blocks * block_size, layout.num_kv_heads, layout.head_dim)
+        self.keys = [torch.zeros(shape, dtype=layout.dtype, device=device) for _ in range(layout.num_layers)]
+        self.values = [torch.zeros(shape, dtype=layout.dtype, device=device) for _ in range(layout.num_layers)]
+        logger.info("KV pool: %d blocks x %d tokens = %d tokens, %.1f MiB (%d bytes per token)",
+                    num_blocks, block_size, num_blocks * block_size,
+                    num_blocks * block_size * layout.bytes_per_token / 2**20, layout.bytes_per_token)
+
+
+def auto_num_blocks(layout: KVLayout, block_size: int, max_num_seqs: int, max_model_len: int,
+                    device: torch.device, memory_bytes: int | None) -> int:
+    """Enough blocks for every sequence at full length, capped by a memory budget."""
+    wanted = max_num_seqs * -(-max_model_len // block_size)
+    if memory_bytes is None:
+        if device.type == "cuda":
+            free, _total = torch.cuda.mem_get_info(device)
+            memory_bytes = int(free * 0.8)
+        else:
+            memory_bytes = 1 << 30
+    affordable = memory_bytes // (layout.bytes_per_token * block_size)
+    blocks = min(wanted, affordable)
+    needed_for_one = -(-max_model_len // block_size)
+    if blocks < needed_for_one:
+        raise ValueError(f"the KV memory budget ({memory_bytes} bytes) holds {blocks} blocks, fewer than the "
+                         f"{needed_for_one} one full-length sequence needs; raise kv_cache_memory_bytes or lower "
+                         "max_model_len")
+    return int(blocks)

@@ -1,0 +1,208 @@
+"""The synchronous engine core: add requests, step, abort."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+from .attention import register_paged_attention
+from .chat import build_prompt
+from .config import EngineConfig
+from .detokenizer import TokenTextTable
+from .guided import GuidedDecoding, GuidedPhase
+from .kv_cache import BlockAllocator, KVLayout, KVPool, auto_num_blocks
+from .loader import load_model
+from .logits_pipeline import LogitsPipeline
+from .model_runner import ModelRunner
+from .outputs import RequestOutput
+from .reasoning import BUNDLED_REASONING_PARSER, load_reasoner
+from .request import Request, RequestStatus
+from .sampling_params import SamplingParams
+from .scheduler import Scheduler
+from .stop_text import StopTextBuffer
+
+logger = logging.getLogger("core_engine")
+
+
+class LLMEngine:
+    """Continuous batching over a paged KV pool.
+
+    ``add_request`` validates everything (prompt length, grammar) before it changes any state, so a
+    bad request raises ValueError and leaves the engine as it was. ``step`` runs one forward pass over
+    the scheduled requests and returns one RequestOutput per request that produced a token.
+    """
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config = config or EngineConfig()
+        loaded = load_model(config.model_dir, device=config.device, dtype=config.dtype,
+                            attn_implementation=register_paged_attention(), max_model_len=config.max_model_len)
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.model_name = loaded.name
+        self.max_model_len = loaded.max_model_len
+        self.device = loaded.device
+        self.vocab_size = loaded.vocab_size
+        self.eos_token_ids = loaded.eos_token_ids
+        layout = KVLayout.from_config(self.model.config, loaded.dtype)
+        block_size = config.kv_block_size
+        num_blocks = config.num_kv_blocks or auto_num_blocks(layout, block_size, config.max_num_seqs,
+                                                             self.max_model_len, self.device,
+                                                             config.kv_cache_memory_bytes)
+        if num_blocks * block_size < self.max_model_len:
+            raise ValueError(f"num_kv_blocks={num_blocks} x kv_block_size={block_size} holds fewer tokens than "
+                             f"max_model_len={self.max_model_len}; raise num_kv_blocks or lower max_model_len")
+        self.kv_bytes_per_token = layout.bytes_per_token
+        self.pool = KVPool(layout, num_blocks, block_size, self.device)
+        self.allocator = BlockAllocator(num_blocks, block_size)
+        self.scheduler = Scheduler(self.allocator, config.max_num_seqs, config.max_num_batched_tokens)
+        self.runner = ModelRunner(self.model, self.pool, self.device)
+        self.text_table = TokenTextTable(self.tokenizer, self.vocab_size)
+        parser_name = config.reasoning_parser
+        if parser_name is None and config.model is None:
+            parser_name = BUNDLED_REASONING_PARSER
+        self.reasoning_parser = parser_name
+        self.reasoner = load_reasoner(parser_name, self.tokenizer) if parser_name else None
+        self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
+        self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids,
+                                       self.reasoner.force_end_token_ids if self.reasoner else None,
+                                       config.max_num_seqs)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.requests: dict[str, Request] = {}
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def build_prompt(self, messages: Any, tools: list[dict[str, Any]] | None = None,
+                     chat_template_kwargs: dict[str, Any] | None = None) -> list[int]:
+        """Prompt token ids for OpenAI-style ``messages`` (ValueError on malformed messages)."""
+        return build_prompt(self.tokenizer, messages, tools, chat_template_kwargs, self.model_name)
+
+    def make_request(self, request_id: str, prompt_ids: list[int], params: SamplingParams | None = None,
+                     request: Any = None) -> Request:
+        """Validate and prepare a request without touching the engine's state."""
+        params = params or SamplingParams()
+        if not isinstance(params, SamplingParams):
+            raise ValueError(f"params must be a SamplingParams, got {type(params).__name__}")
+        if not isinstance(request_id, str) or not request_id:
+            raise ValueError("request_id must be a non-empty string")
+        if request_id in self.requests:
+            raise ValueError(f"request id {request_id!r} is already in use; use a unique id per request")
+        if not isinstance(prompt_ids, (list, tuple)) or not prompt_ids:
+            raise ValueError("prompt_ids must be a non-empty list of token ids")
+        prompt = list(prompt_ids)
+        if not all(isinstance(t, int) and 0 <= t < self.vocab_size for t in prompt):
+            raise ValueError(f"prompt_ids must be integers in [0, {self.vocab_size}) (the model's vocabulary)")
+        if len(prompt) >= self.max_model_len:
+            raise ValueError(f"the prompt has {len(prompt)} tokens but the context of {self.model_name} is "
+                             f"{self.max_model_len} tokens, and at least one must remain for the answer; "
+                             "shorten the prompt")
+        if params.reasoning_max_tokens is not None and self.reasoner is None:
+            raise ValueError("reasoning_max_tokens needs a reasoning parser; start the engine with "
+                             "reasoning_parser=<name> for a reasoning model")
+        guided = None
+        if params.guided is not None:
+            guided = self.guided.new_state(params.guided, self.guided.compile(params.guided))
+        stop_ids = set(params.stop_token_ids or ())
+        if not params.ignore_eos:
+            stop_ids.update(self.eos_token_ids)
+        return Request(
+            request_id=request_id,
+            token_ids=prompt,
+            num_prompt_tokens=len(prompt),
+            params=params,
+            max_total_tokens=min(len(prompt) + params.max_tokens, self.max_model_len),
+            detokenizer=self.text_table.stream(),
+            stop_text=StopTextBuffer(params.stop),
+            stop_token_ids=frozenset(stop_ids),
+            generator=torch.Generator(device=self.device).manual_seed(params.seed) if params.seed is not None
+            else None,
+            tracker=self.reasoner.start(prompt, request=request) if self.reasoner is not None else None,
+            guided=guided,
+        )
+
+    def enqueue(self, request: Request) -> None:
+        """Queue a request built by ``make_request``."""
+        if request.request_id in self.requests:
+            raise ValueError(f"request id {request.request_id!r} is already in use; use a unique id per request")
+        self.requests[request.request_id] = request
+        self.scheduler.add(request)
+
+    def add_request(self, request_id: str, prompt_ids: list[int], params: SamplingParams | None = None,
+                    request: Any = None) -> None:
+        self.enqueue(self.make_request(request_id, prompt_ids, params, request))
+
+    def abort(self, request_id: str) -> RequestOutput | None:
+        """Stop a request and free its KV blocks; returns its final output, or None if it is unknown."""
+        request = self.requests.pop(request_id, None)
+        if request is None:
+            return None
+        self.scheduler.finish(request)
+        request.finish_reason = "abort"
+        return self._output(request, [], "")
+
+    def has_unfinished(self) -> bool:
+        return self.scheduler.has_unfinished()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "num_running": len(self.scheduler.running),
+            "num_waiting": len(self.scheduler.waiting),
+            "kv_blocks_free": self.allocator.num_free,
+            "kv_blocks_total": self.allocator.num_blocks,
+            "num_preemptions": self.scheduler.num_preemptions,
+        }
+
+    # -- stepping ---------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def step(self) -> list[RequestOutput]:
+        batch = self.scheduler.schedule()
+        if batch.empty:
+            return []
+        requests, counts = batch.requests, batch.num_new_tokens
+        sample_rows = [row for row, (r, n) in enumerate(zip(requests, counts)) if r.num_computed + n == r.num_tokens]
+        logits = self.runner.execute(batch, sample_rows)
+        for request, count in zip(requests, counts):
+            request.num_computed += count
+        if not sample_rows:
+            return []
+        sampling = [requests[row] for row in sample_rows]
+        tokens = self.pipeline.next_tokens(logits, sampling, self.generator)
+        return [self._append(request, token) for request, token in zip(sampling, tokens)]
+
+    def _append(self, request: Request, token: int) -> RequestOutput:
+        request.token_ids.append(token)
+        reason = None
+        stopped_by_text = False
+        guided_done = request.guided is not None and request.guided.phase is GuidedPhase.DONE
+        if token in request.stop_token_ids or (guided_done and token in self.eos_token_ids):
+            reason = "stop"
+            text = ""
+        else:
+            text, stopped_by_text = request.stop_text.push(request.detokenizer.feed(token))
+            if stopped_by_text:
+                reason = "stop"
+        if reason is None and request.num_tokens >= request.max_total_tokens:
+            reason = "length"
+        if reason is not None:
+            if not stopped_by_text:
+                tail, stopped_by_text = request.stop_text.push(request.detokenizer.flush())
+                text += tail if stopped_by_text else tail + request.stop_text.flush()
+            request.finish_reason = reason
+            self.scheduler.finish(request)
+            del self.requests[request.request_id]
+        return self._output(request, [token], text)
+
+    @staticmethod
+    def _output(request: Request, new_ids: list[int], text: str) -> RequestOutput:
+        return RequestOutput(
+            request_id=request.request_id,
+            new_token_ids=new_ids,
+            new_text=text,
+            finished=request.status is RequestStatus.FINISHED,
+            finish_reason=request.finish_reason,
+            prompt_tokens=request.num_prompt_tokens,
+            completion_tokens=request.num_output_tokens,
+            reasoning_tokens=request.reasoning_tokens,
+        )

@@ -1,0 +1,143 @@
+"""Load a model, its tokenizer and its chat template from a local Hugging Face directory.
+
+Nothing is ever downloaded: every ``from_pretrained`` call is local-only, and a directory that lacks
+a required file is rejected with an error naming that file before transformers is asked to read it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+logger = logging.getLogger("core_engine")
+
+_TOKENIZER_VOCAB_FILES = ("tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
+_DIR_LAYOUT = ("a Hugging Face model directory holds config.json, model.safetensors (or "
+               "model.safetensors.index.json and its shards), tokenizer.json (or tokenizer_config.json with "
+               "its vocabulary files) and a chat template (chat_template.jinja or 'chat_template' in "
+               "tokenizer_config.json)")
+
+
+class ModelLoadError(ValueError):
+    """The model directory is missing, incomplete or unreadable."""
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    name: str
+    path: Path
+    eos_token_ids: list[int]
+    vocab_size: int
+    max_model_len: int
+    device: torch.device
+    dtype: torch.dtype
+
+
+def check_model_dir(path: Path) -> None:
+    """Raise ModelLoadError naming the first required file that ``path`` lacks."""
+    if not path.exists():
+        raise ModelLoadError(f"model directory {str(path)!r} does not exist; pass the path of a local "
+                             f"model directory ({_DIR_LAYOUT}). Models are never downloaded.")
+    if not path.is_dir():
+        raise ModelLoadError(f"model path {str(path)!r} is not a directory; {_DIR_LAYOUT}")
+    missing: list[str] = []
+    if not (path / "config.json").is_file():
+        missing.append("config.json")
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (ValueError, KeyError) as exc:
+            raise ModelLoadError(f"{index} is not a valid safetensors index ({exc}); re-export the model") from exc
+        missing += [shard for shard in shards if not (path / shard).is_file()]
+    elif not (path / "model.safetensors").is_file():
+        missing.append("model.safetensors")
+    if not (path / "tokenizer.json").is_file():
+        if not (path / "tokenizer_config.json").is_file():
+            missing.append("tokenizer.json")
+        elif not any((path / name).is_file() for name in _TOKENIZER_VOCAB_FILES):
+            missing.append("tokenizer.json (or one of " + ", ".join(_TOKENIZER_VOCAB_FILES) + ")")
+    if missing:
+        raise ModelLoadError(f"model directory {str(path)!r} is incomplete: missing {', '.join(missing)}; "
+                             f"{_DIR_LAYOUT}")
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} was requested but CUDA is not available; use device='cpu' or 'auto'")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device, config_dtype: Any) -> torch.dtype:
+    if dtype != "auto":
+        return getattr(torch, dtype)
+    if device.type == "cpu":
+        # Half precision on CPU is slower than float32 for matmul-bound small models.
+        return torch.float32
+    if isinstance(config_dtype, str):
+        config_dtype = getattr(torch, config_dtype, None)
+    return config_dtype if config_dtype in (torch.float16, torch.bfloat16) else torch.bfloat16
+
+
+def _eos_ids(path: Path, tokenizer: Any, config: Any) -> list[int]:
+    ids: list[int] = []
+    sources: list[Any] = [getattr(config, "eos_token_id", None), tokenizer.eos_token_id]
+    gen_path = path / "generation_config.json"
+    if gen_path.is_file():
+        try:
+            sources.insert(0, json.loads(gen_path.read_text()).get("eos_token_id"))
+        except ValueError:
+            logger.warning("ignoring unreadable %s", gen_path)
+    for source in sources:
+        for value in source if isinstance(source, list) else [source]:
+            if isinstance(value, int) and value not in ids:
+                ids.append(value)
+    return ids
+
+
+def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
+               max_model_len: int | None) -> LoadedModel:
+    """Load the model and tokenizer at ``path`` (local files only) and switch its attention."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    path = path.expanduser().resolve()
+    check_model_dir(path)
+    started = time.perf_counter()
+    logger.info("loading model from %s", path)
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"could not read the config or tokenizer in {str(path)!r}: {exc}") from exc
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device, getattr(config, "dtype", None))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"could not load the weights in {str(path)!r} as a causal language model: {exc}") from exc
+    model.to(torch_device)
+    model.eval()
+    model.set_attn_implementation(attn_implementation)
+    params = sum(p.numel() for p in model.parameters())
+    context = getattr(config, "max_position_embeddings", None) or 2048
+    if max_model_len is not None:
+        if max_model_len > context:
+            logger.warning("max_model_len=%d exceeds the model's max_position_embeddings=%d", max_model_len, context)
+        context = max_model_len
+    vocab_size = model.get_output_embeddings().weight.shape[0]
+    logger.info("loaded %s: %.2fM parameters, %s on %s, vocabulary %d, context %d tokens, in %.1fs",
+                path.name, params / 1e6, str(torch_dtype).removeprefix("torch."), torch_device, vocab_size,
+                context, time.perf_counter() - started)
+    return LoadedModel(model=model, tokenizer=tokenizer, name=path.name, path=path,
+                       eos_token_ids=_eos_ids(path, tokenizer, config), vocab_size=vocab_size,
+                       max_model_len=int(context), device=torch_device, dtype=torch_dtype)

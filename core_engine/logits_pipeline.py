@@ -1,0 +1,93 @@
+"""Per-request logits processing around sampling: reasoning budget, then guided decoding.
+
+Before sampling, each row is resolved to one of: a forced token (a reasoning budget ran out, or a
+guided prefix/suffix is being written), a grammar-masked row (the request has left reasoning and has
+a grammar), or a free row. After sampling, the chosen token is fed to the reasoner's tracker and, for
+masked rows only, to the grammar.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .cuda import apply_token_bitmask_
+from .guided import GuidedDecoding, GuidedPhase
+from .request import Request
+from .sampler import sample
+
+
+class LogitsPipeline:
+    def __init__(self, guided: GuidedDecoding, eos_token_ids: list[int], force_end_token_ids: list[int] | None,
+                 max_rows: int) -> None:
+        self.guided = guided
+        self.eos_token_ids = eos_token_ids
+        self.force_end_token_ids = force_end_token_ids or []
+        self._bitmask: torch.Tensor | None = None
+        self._max_rows = max_rows
+
+    def _forced_token(self, request: Request) -> int | None:
+        """The token this request must take next, or None when it samples."""
+        if request.forced:
+            return request.forced.popleft()
+        tracker = request.tracker
+        if tracker is not None and tracker.in_reasoning:
+            budget = request.params.reasoning_max_tokens
+            if budget is not None and request.reasoning_tokens >= budget and self.force_end_token_ids:
+                request.forced.extend(self.force_end_token_ids)
+                return request.forced.popleft()
+            return None
+        guided = request.guided
+        if guided is None:
+            return None
+        if guided.phase is GuidedPhase.PREFIX:
+            guided.phase = GuidedPhase.GRAMMAR
+            if guided.prefix_ids:
+                request.forced.extend(guided.prefix_ids)
+                return request.forced.popleft()
+        if guided.phase is GuidedPhase.DONE:
+            return self.eos_token_ids[0] if self.eos_token_ids else None
+        return None
+
+    def next_tokens(self, logits: torch.Tensor, requests: list[Request], generator: torch.Generator) -> list[int]:
+        forced: list[int | None] = [self._forced_token(r) for r in requests]
+        masked_rows = [row for row, r in enumerate(requests) if forced[row] is None and r.guided is not None
+                       and r.guided.phase is GuidedPhase.GRAMMAR and not (r.tracker is not None
+                                                                          and r.tracker.in_reasoning)]
+        if masked_rows:
+            if self._bitmask is None:
+                self._bitmask = self.guided.allocate_bitmask(self._max_rows)
+            bitmask = self._bitmask
+            for slot, row in enumerate(masked_rows):
+                requests[row].guided.matcher.fill_next_token_bitmask(bitmask, slot)   # type: ignore[union-attr]
+            index = torch.tensor(masked_rows, device=logits.device)
+            rows = logits.index_select(0, index)
+            apply_token_bitmask_(rows, bitmask[:len(masked_rows)])
+            logits.index_copy_(0, index, rows)
+        masked = set(masked_rows)
+        no_eos = [row for row, r in enumerate(requests) if r.params.ignore_eos and row not in masked]
+        if no_eos and self.eos_token_ids:
+            logits[torch.tensor(no_eos)[:, None], torch.tensor(self.eos_token_ids)[None, :]] = float("-inf")
+        sampled = sample(logits, requests, generator)
+        tokens = [f if f is not None else s for f, s in zip(forced, sampled)]
+        for row in masked_rows:
+            tokens[row] = self._advance_grammar(requests[row], tokens[row])
+        for request, token in zip(requests, tokens):
+            tracker = request.tracker
+            if tracker is not None and tracker.feed(token):
+                request.reasoning_tokens += 1
+        return tokens
+
+    def _advance_grammar(self, request: Request, token: int) -> int:
+        """Feed a grammar-masked token; at the grammar's stop token switch to the suffix."""
+        guided = request.guided
+        assert guided is not None
+        if token in request.stop_token_ids or token in self.eos_token_ids:
+            guided.phase = GuidedPhase.DONE
+            if guided.suffix_ids:
+                request.forced.extend(guided.suffix_ids[1:])
+                return guided.suffix_ids[0]
+            return token
+        if not guided.matcher.accept_token(token):
+            raise RuntimeError(f"request {request.request_id}: the grammar rejected token {token} that its own "
+                               "mask allowed")
+        return token

@@ -1,0 +1,66 @@
+"""Runs one forward pass over a packed batch and returns the logits of the rows to sample."""
+
+from __future__ import annotations
+
+import torch
+
+from .attention import PagedBatch, build_group
+from .kv_cache import KVPool
+from .scheduler import ScheduledBatch
+
+
+class ModelRunner:
+    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device) -> None:
+        self.model = model
+        self.pool = pool
+        self.device = device
+        self.block_size = pool.block_size
+
+    def execute(self, batch: ScheduledBatch, sample_rows: list[int]) -> torch.Tensor:
+        """Logits ``[len(sample_rows), vocab]`` (float32) for the last new token of each listed request."""
+        bs = self.block_size
+        ids: list[int] = []
+        positions: list[int] = []
+        slots: list[int] = []
+        last_index: list[int] = []
+        groups = []
+        requests, counts = batch.requests, batch.num_new_tokens
+        num_decode = next((i for i, n in enumerate(counts) if n != 1), len(counts))
+        if num_decode:
+            decode = requests[:num_decode]
+            for request in decode:
+                pos = request.num_computed
+                ids.append(request.token_ids[pos])
+                positions.append(pos)
+                slots.append(request.blocks[pos // bs] * bs + pos % bs)
+            groups.append(build_group(0, [1] * num_decode, positions[:], [r.blocks for r in decode], bs, self.device))
+        if num_decode < len(requests):
+            prefill = requests[num_decode:]
+            lens = counts[num_decode:]
+            starts = []
+            for request, count in zip(prefill, lens):
+                start = request.num_computed
+                starts.append(start)
+                ids.extend(request.token_ids[start:start + count])
+                positions.extend(range(start, start + count))
+                blocks = request.blocks
+                slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
+            groups.append(build_group(num_decode, lens, starts, [r.blocks for r in prefill], bs, self.device))
+        offset = 0
+        ends = []
+        for count in counts:
+            offset += count
+            ends.append(offset - 1)
+        last_index = [ends[row] for row in sample_rows]
+        keep = torch.tensor(last_index, dtype=torch.long, device=self.device) if last_index else 1
+        paged = PagedBatch(self.pool, torch.tensor(slots, dtype=torch.long, device=self.device), groups)
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids], dtype=torch.long, device=self.device),
+                position_ids=torch.tensor([positions], dtype=torch.long, device=self.device),
+                use_cache=False,
+                logits_to_keep=keep,
+                paged_batch=paged,
+            )
+        logits = out.logits[0].float()
+        return logits if last_index else logits[:0]

@@ -1,0 +1,55 @@
+"""Vectorised sampling for one step: greedy, temperature, top-k, top-p, per-request seeds."""
+
+from __future__ import annotations
+
+import torch
+
+from .cuda import sample_from_probs
+from .request import Request
+
+
+def _filter_top_k_top_p(scaled: torch.Tensor, top_k: list[int], top_p: list[float]) -> torch.Tensor:
+    vocab = scaled.shape[1]
+    sorted_logits, order = scaled.sort(dim=-1, descending=True)
+    ranks = torch.arange(vocab, device=scaled.device)[None, :]
+    if any(top_k):
+        limits = torch.tensor([k if k > 0 else vocab for k in top_k], device=scaled.device)
+        sorted_logits.masked_fill_(ranks >= limits[:, None], float("-inf"))
+    if any(p < 1.0 for p in top_p):
+        probs = sorted_logits.softmax(dim=-1)
+        mass_before = probs.cumsum(dim=-1) - probs
+        # Keep the smallest prefix whose mass reaches top_p (the most likely token always stays).
+        limits_p = torch.tensor(top_p, device=scaled.device, dtype=probs.dtype)
+        sorted_logits.masked_fill_(mass_before >= limits_p[:, None], float("-inf"))
+    return torch.empty_like(scaled).scatter_(1, order, sorted_logits)
+
+
+def sample(logits: torch.Tensor, requests: list[Request], generator: torch.Generator) -> list[int]:
+    """One token per row of ``logits``.
+
+    Each sampled row consumes one uniform number: from the request's own generator when it has a
+    seed (so its tokens do not depend on the batch), else from the engine's generator.
+    """
+    params = [r.params for r in requests]
+    temperatures = [p.temperature for p in params]
+    greedy = logits.argmax(dim=-1)
+    sampled_rows = [row for row, t in enumerate(temperatures) if t > 0]
+    if not sampled_rows:
+        return greedy.tolist()
+    device = logits.device
+    index = torch.tensor(sampled_rows, device=device)
+    rows = logits.index_select(0, index) if len(sampled_rows) < len(requests) else logits
+    scale = torch.tensor([temperatures[row] for row in sampled_rows], device=device, dtype=rows.dtype)
+    scaled = rows / scale[:, None]
+    top_k = [params[row].top_k for row in sampled_rows]
+    top_p = [params[row].top_p for row in sampled_rows]
+    if any(top_k) or any(p < 1.0 for p in top_p):
+        scaled = _filter_top_k_top_p(scaled, top_k, top_p)
+    probs = scaled.softmax(dim=-1)
+    uniforms = torch.rand(len(sampled_rows), generator=generator, device=device)
+    for slot, row in enumerate(sampled_rows):
+        own = requests[row].generator
+        if own is not None:
+            uniforms[slot] = torch.rand(1, generator=own, device=device)[0]
+    picks = sample_from_probs(probs, uniforms)
+    return greedy.index_copy_(0, index, picks).tolist()
