@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 from reasoning_plugins import ReasoningPluginsError, UnknownPluginError, current_host
@@ -47,6 +49,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             max_request_bytes=args.max_request_bytes,
             max_tokens_limit=args.max_tokens_limit,
             delta_keys=args.delta_keys or ("sparse" if args.enable_reasoning else "full"),
+            sampling_defaults=_generation_defaults(args.model),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=out, flush=True)
@@ -80,6 +83,9 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"Serving model '{name}' | reasoning parser: {args.reasoning_parser or 'none'} | "
               f"tool-call parser: {args.tool_call_parser or 'none'} | "
               f"{'API key required' if args.api_key else 'no API key'} | {url}", file=out, flush=True)
+        if config.sampling_defaults:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(config.sampling_defaults.items()))
+            print(f"Sampling defaults from generation_config.json: {shown}", file=out, flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                     timeout_graceful_shutdown=5)
     finally:
@@ -103,6 +109,23 @@ def _check_names(args: argparse.Namespace) -> str | None:
         except ReasoningPluginsError as exc:
             return f"{flag} {name!r} cannot be used: {exc}"
     return None
+
+
+def _generation_defaults(model: str | None) -> dict[str, float]:
+    """temperature / top_p / top_k from the model's generation_config.json, as vLLM applies them."""
+    from core_engine.config import EngineConfig
+
+    path = Path(EngineConfig(model=model).model_dir) / "generation_config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, float] = {}
+    for key in ("temperature", "top_p", "top_k"):
+        value = data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[key] = value
+    return found
 
 
 def _url_host(host: str) -> str:

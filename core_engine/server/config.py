@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = ["DEFAULT_MAX_REQUEST_BYTES", "ServerConfig"]
@@ -21,6 +21,8 @@ class ServerConfig:
     ``reasoning_content`` in every chunk, ``null`` when empty, so ``delta.reasoning_content`` can
     be read directly (LMDeploy, FastDeploy); ``"sparse"`` sends only the keys that have text, so
     ``hasattr(delta, "reasoning_content")`` tells the sections apart (vLLM).
+    ``sampling_defaults`` (``temperature``, ``top_p``, ``top_k``) apply when a request leaves
+    them out; the CLI reads them from the model's ``generation_config.json``.
     """
 
     reasoning_parser: str | None = None
@@ -31,6 +33,7 @@ class ServerConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_tokens_limit: int | None = None
     delta_keys: DeltaKeys = "full"
+    sampling_defaults: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("reasoning_parser", "tool_call_parser", "served_model_name", "api_key"):
@@ -44,5 +47,8 @@ class ServerConfig:
                                                   or isinstance(self.max_tokens_limit, bool)
                                                   or self.max_tokens_limit < 1):
             raise ValueError(f"max_tokens_limit must be a positive integer or None, got {self.max_tokens_limit!r}")
+        unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
+        if unknown:
+            raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")
         if self.delta_keys not in ("full", "sparse"):
             raise ValueError(f"delta_keys must be 'full' or 'sparse', got {self.delta_keys!r}")

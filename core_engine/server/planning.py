@@ -196,13 +196,14 @@ def _sampling(request: ServerChatRequest, engine: EngineLike, config: ServerConf
                             f"prompt uses {prompt_len}, so at most {room} tokens can be generated.",
                        param=field, code="context_length_exceeded")
     max_tokens = asked if asked is not None else min(room, cap) if cap is not None else room
-    top_k = request.top_k if request.top_k is not None and request.top_k > 0 else 0
+    defaults = config.sampling_defaults
+    top_k = request.top_k if request.top_k is not None else int(defaults.get("top_k", 0))
     try:
         return SamplingParams(
             max_tokens=max_tokens,
-            temperature=1.0 if request.temperature is None else request.temperature,
-            top_p=1.0 if request.top_p is None else request.top_p,
-            top_k=top_k,
+            temperature=defaults.get("temperature", 1.0) if request.temperature is None else request.temperature,
+            top_p=defaults.get("top_p", 1.0) if request.top_p is None else request.top_p,
+            top_k=max(top_k, 0),
             seed=request.seed,
             stop=request.stop_list,
             ignore_eos=request.ignore_eos,
