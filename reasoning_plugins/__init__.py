@@ -1,0 +1,60 @@
+"""Reasoning-output parsers and guided-decoding reasoners as plugins for any serving engine."""
+
+from __future__ import annotations
+
+from ._api import (
+    get_parser,
+    get_reasoner,
+    get_tool_parser,
+    list_parsers,
+    list_reasoners,
+    list_tool_parsers,
+)
+from ._errors import (
+    DuplicatePluginError,
+    MissingMarkerError,
+    PluginLoadError,
+    ReasoningPluginsError,
+    UnknownPluginError,
+)
+from ._format import ReasoningFormat
+from ._host import PluginHost, PluginInfo, current_host, reload_plugins
+from ._modes import Mode
+from ._parser import Capability, DeclarativeParser, ReasoningParser
+from ._reasoner import DeclarativeReasoner, Reasoner, ReasoningTracker
+from ._scanner import ReasoningStream
+from ._seed import ReasoningParserManager
+from .hookspecs import hookimpl, hookspec
+from .protocol import ChatCompletionRequest, DeltaMessage
+
+__all__ = [
+    "Capability",
+    "ChatCompletionRequest",
+    "DeclarativeParser",
+    "DeclarativeReasoner",
+    "DeltaMessage",
+    "DuplicatePluginError",
+    "MissingMarkerError",
+    "Mode",
+    "PluginHost",
+    "PluginInfo",
+    "PluginLoadError",
+    "ReasoningFormat",
+    "ReasoningParser",
+    "ReasoningParserManager",
+    "ReasoningPluginsError",
+    "ReasoningStream",
+    "ReasoningTracker",
+    "Reasoner",
+    "UnknownPluginError",
+    "current_host",
+    "get_parser",
+    "get_reasoner",
+    "get_tool_parser",
+    "hookimpl",
+    "hookspec",
+    "list_parsers",
+    "list_reasoners",
+    "list_tool_parsers",
+    "reload_plugins",
+]

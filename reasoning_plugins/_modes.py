@@ -1,0 +1,133 @@
+"""Where a model's output starts: inside reasoning, in content, or waiting for a start marker.
+
+The mode is an explicit input to every parser and reasoner. It is resolved, in order, from an
+explicit value, the prompt's tail (a template that prefilled ``<think>`` or closed the block),
+the request's thinking switches, and finally the format's default.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["Mode", "coerce_mode", "request_field", "thinking_switch"]
+
+# How many trailing prompt tokens / characters count as the "tail" where a template leaves its
+# generation prompt. Enough for `<think>\n\n</think>\n\n` plus a role header, small enough that
+# a marker quoted in an earlier turn is not mistaken for the template's.
+PROMPT_TAIL_TOKENS = 16
+PROMPT_TAIL_CHARS = 64
+
+
+class Mode(str, enum.Enum):
+    """The state the output begins in."""
+
+    REASONING = "reasoning"  # reasoning is open (the template prefilled the start marker)
+    AWAIT_START = "await_start"  # the model may open reasoning itself with the start marker
+    CONTENT = "content"  # thinking is off or already closed: everything is content
+    RESPONSE = "response"  # inside a content wrapper such as ERNIE's <response> already
+    TOOL_CALL = "tool_call"  # inside a tool call already: content, verbatim
+
+
+# FastDeploy derives a "model_status" from the prompt; accept its values as modes.
+_MODEL_STATUS = {
+    "think_start": Mode.REASONING,
+    "thinking": Mode.REASONING,
+    "think_end": Mode.CONTENT,
+    "responding": Mode.CONTENT,
+    "response_start": Mode.RESPONSE,
+    "tool_call_start": Mode.TOOL_CALL,
+    "tool_call_end": Mode.CONTENT,
+}
+
+
+def coerce_mode(value: Mode | str) -> Mode:
+    """Turn a :class:`Mode`, its value, or a FastDeploy ``model_status`` string into a Mode."""
+    if isinstance(value, Mode):
+        return value
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in _MODEL_STATUS:
+            return _MODEL_STATUS[key]
+        try:
+            return Mode(key)
+        except ValueError:
+            pass
+    accepted = sorted({m.value for m in Mode} | set(_MODEL_STATUS))
+    raise ValueError(f"unknown reasoning mode {value!r}; expected one of: {', '.join(accepted)}")
+
+
+def request_field(request: Any, name: str) -> Any:
+    """Read a top-level field from a request given as a pydantic model, a dict, or None."""
+    if request is None:
+        return None
+    if isinstance(request, dict):
+        return request.get(name)
+    value = getattr(request, name, None)
+    if value is None:
+        extra = getattr(request, "model_extra", None)
+        if extra:
+            value = extra.get(name)
+    return value
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in {"true", "1", "yes", "on", "open", "enabled"}:
+            return True
+        if lowered in {"false", "0", "no", "off", "close", "closed", "disabled"}:
+            return False
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
+def thinking_switch(request: Any, switches: Sequence[str]) -> bool | None:
+    """The request's thinking on/off switch among ``switches``, or None when it sets none.
+
+    Switch names: ``enable_thinking`` and ``thinking`` (``chat_template_kwargs``, or top level),
+    ``thinking_mode`` (``chat_template_kwargs.options.thinking_mode``: "open"/"close").
+    """
+    if request is None or not switches:
+        return None
+    kwargs = request_field(request, "chat_template_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        return None
+    for switch in switches:
+        if switch == "thinking_mode":
+            options = kwargs.get("options")
+            raw = options.get("thinking_mode") if isinstance(options, dict) else None
+        else:
+            raw = kwargs.get(switch, request_field(request, switch))
+        if raw is not None:
+            decided = _as_bool(raw)
+            if decided is not None:
+                return decided
+    return None
+
+
+def mode_from_prompt_ids(
+    prompt_token_ids: Sequence[int], start_id: int | None, end_ids: frozenset[int]
+) -> Mode | None:
+    """The mode implied by the last marker token in the prompt's tail, if any."""
+    tail = prompt_token_ids[-PROMPT_TAIL_TOKENS:]
+    for token in reversed(tail):
+        if token in end_ids:
+            return Mode.CONTENT
+        if start_id is not None and token == start_id:
+            return Mode.REASONING
+    return None
+
+
+def mode_from_prompt_text(prompt_text: str, start: str | None, end: str) -> Mode | None:
+    """The mode implied by the last marker text in the prompt's tail, if any."""
+    tail = prompt_text[-PROMPT_TAIL_CHARS:]
+    end_at = tail.rfind(end)
+    start_at = tail.rfind(start) if start else -1
+    if end_at < 0 and start_at < 0:
+        return None
+    return Mode.CONTENT if end_at > start_at else Mode.REASONING

@@ -1,0 +1,156 @@
+"""Guided-decoding reasoners: where reasoning ends, in token ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from ._errors import MissingMarkerError
+from ._format import ReasoningFormat, resolve_mode
+from ._modes import Mode, coerce_mode
+from ._tokens import encode_plain, marker_token_ids
+
+__all__ = ["DeclarativeReasoner", "Reasoner", "ReasoningTracker"]
+
+
+class ReasoningTracker:
+    """Follows one request token by token.
+
+    ``in_reasoning`` says whether the next token is reasoning (no grammar may constrain it);
+    ``feed(token_id)`` returns True when that token belongs to reasoning, the end marker
+    included, and False for content tokens, the only ones a grammar should see.
+    """
+
+    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "in_reasoning")
+
+    def __init__(self, start_id: int | None, end_id: int, implicit_ids: frozenset[int], mode: Mode) -> None:
+        self._start_id = start_id
+        self._end_id = end_id
+        self._implicit_ids = implicit_ids
+        self._awaiting = mode is Mode.AWAIT_START and start_id is not None
+        self.in_reasoning = mode is Mode.REASONING or self._awaiting or (mode is Mode.AWAIT_START and start_id is None)
+
+    def feed(self, token_id: int) -> bool:
+        if self._awaiting:
+            self._awaiting = False
+            self.in_reasoning = token_id == self._start_id
+            return self.in_reasoning
+        if not self.in_reasoning:
+            return False
+        if token_id == self._end_id:
+            self.in_reasoning = False
+            return True
+        if token_id in self._implicit_ids:
+            self.in_reasoning = False
+            return False
+        return True
+
+
+class Reasoner:
+    """Base class of guided-decoding reasoners (compatible with the vLLM ``Reasoner`` shape)."""
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> Reasoner:
+        raise NotImplementedError
+
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        raise NotImplementedError
+
+    def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
+        raise NotImplementedError
+
+    @property
+    def force_end_token_ids(self) -> list[int]:
+        raise NotImplementedError
+
+    def start(
+        self, prompt_token_ids: Sequence[int] = (), *, request: Any = None, mode: Mode | str | None = None
+    ) -> ReasoningTracker:
+        raise NotImplementedError
+
+
+class DeclarativeReasoner(Reasoner):
+    """A reasoner for a :class:`ReasoningFormat` whose end marker is a single token."""
+
+    format: ClassVar[ReasoningFormat] = ReasoningFormat()
+    # Text forced before the end marker when a budget runs out: the model's own layout puts
+    # the marker on a line of its own.
+    force_end_prefix: ClassVar[str] = "\n"
+
+    def __init__(
+        self,
+        *,
+        end_token_id: int,
+        start_token_id: int | None = None,
+        implicit_end_ids: Sequence[int] = (),
+        force_end_token_ids: Sequence[int] | None = None,
+    ) -> None:
+        self.end_token_id = end_token_id
+        self.start_token_id = start_token_id
+        self.implicit_end_ids = frozenset(implicit_end_ids)
+        self._force = list(force_end_token_ids) if force_end_token_ids is not None else [end_token_id]
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> DeclarativeReasoner:
+        fmt = cls.format
+        if tokenizer is None:
+            raise MissingMarkerError(
+                f"{cls.__name__} works on token ids and needs the model's tokenizer; got None"
+            )
+        ids = marker_token_ids(tokenizer, fmt.markers)
+        if fmt.end not in ids:
+            raise MissingMarkerError(
+                f"{cls.__name__} needs {fmt.end!r} to be a single token, but "
+                f"{type(tokenizer).__name__} has no such token. Use a tokenizer of the model "
+                f"family this reasoner is for, or a reasoner that matches your model's markers."
+            )
+        prefix = encode_plain(tokenizer, cls.force_end_prefix) if cls.force_end_prefix else []
+        return cls(
+            end_token_id=ids[fmt.end],
+            start_token_id=ids.get(fmt.start) if fmt.start else None,
+            implicit_end_ids=[ids[m] for m in fmt.implicit_ends if m in ids],
+            force_end_token_ids=[*prefix, ids[fmt.end]],
+        )
+
+    @property
+    def force_end_token_ids(self) -> list[int]:
+        return list(self._force)
+
+    def _default_mode(self, request: Any = None) -> Mode:
+        return self.resolve_mode((), request=request)
+
+    def resolve_mode(
+        self, prompt_token_ids: Sequence[int] = (), *, request: Any = None, mode: Mode | str | None = None
+    ) -> Mode:
+        return resolve_mode(
+            self.format,
+            mode=coerce_mode(mode) if mode is not None else None,
+            request=request,
+            prompt_token_ids=prompt_token_ids,
+            prompt_text=None,
+            start_id=self.start_token_id,
+            end_ids=frozenset({self.end_token_id}),
+        )
+
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        end_id, start_id, implicit = self.end_token_id, self.start_token_id, self.implicit_end_ids
+        for token in reversed(input_ids):
+            if token == end_id or token in implicit:
+                return True
+            if token == start_id:
+                return False
+        return self._default_mode() is Mode.CONTENT
+
+    def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
+        for index, token in enumerate(input_ids):
+            if token == self.end_token_id:
+                return list(input_ids[index + 1 :])
+            if token in self.implicit_end_ids:
+                return list(input_ids[index:])
+        return list(input_ids) if self._default_mode() is Mode.CONTENT else []
+
+    def start(
+        self, prompt_token_ids: Sequence[int] = (), *, request: Any = None, mode: Mode | str | None = None
+    ) -> ReasoningTracker:
+        resolved = self.resolve_mode(prompt_token_ids or (), request=request, mode=mode)
+        return ReasoningTracker(self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved)
