@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from .config import EngineConfig
 from .llm_engine import LLMEngine
 from .outputs import RequestOutput
@@ -50,6 +52,8 @@ class AsyncLLMEngine:
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stopped = False
+        # torch's thread count is per OS thread; carry the engine's choice over to the stepping thread.
+        self._num_threads = torch.get_num_threads()
         self._thread = threading.Thread(target=self._run, name="core-engine-steps", daemon=True)
         self._thread.start()
 
@@ -110,6 +114,7 @@ class AsyncLLMEngine:
         self._wake.set()
 
     def _run(self) -> None:
+        torch.set_num_threads(self._num_threads)
         engine = self.engine
         while not self._stopped:
             outputs = self._drain_commands()

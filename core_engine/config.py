@@ -17,7 +17,9 @@ class EngineConfig:
 
     ``model=None`` selects the tiny reasoning model shipped in ``core_engine/models/tiny-reasoner``.
     ``num_kv_blocks=None`` sizes the pool automatically; ``max_model_len=None`` takes the context
-    length from the model's config.
+    length from the model's config. ``num_threads`` sets torch's CPU thread count for the process;
+    None picks 1 for models under 100M parameters (their steps are a chain of tiny operations, where
+    thread hand-offs cost more than they save) and leaves torch's default otherwise.
     """
 
     model: str | Path | None = None
@@ -31,6 +33,7 @@ class EngineConfig:
     dtype: str = "auto"
     seed: int = 0
     kv_cache_memory_bytes: int | None = None
+    num_threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.model is not None and not isinstance(self.model, (str, Path)):
@@ -41,7 +44,7 @@ class EngineConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("num_kv_blocks", "max_model_len", "kv_cache_memory_bytes"):
+        for name in ("num_kv_blocks", "max_model_len", "kv_cache_memory_bytes", "num_threads"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None (automatic), got {value!r}")

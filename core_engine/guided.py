@@ -2,7 +2,9 @@
 
 A request's constrained part runs in three phases: the literal ``prefix`` is forced token by token,
 then the grammar masks every sampled token, and once the grammar accepts a stop token the literal
-``suffix`` is forced followed by end-of-sequence. The grammar never sees reasoning tokens (the engine
+``suffix`` is forced followed by end-of-sequence. JSON (``json_schema``, and ``json_object``, which
+means any JSON object) is held to one line with ``", "`` and ``": "`` separators, as ``json.dumps``
+writes it. The grammar never sees reasoning tokens (the engine
 asks the reasoner whether the next token is reasoning before filling a mask), forced tokens, or the
 stop token that ends it.
 """
@@ -66,11 +68,12 @@ class GuidedDecoding:
         """Compile the grammar; an invalid schema or regex raises ValueError saying what is wrong."""
         compiler = self._get_compiler()
         try:
-            if params.json_object:
-                return compiler.compile_builtin_json_grammar()
             if params.regex is not None:
                 return compiler.compile_regex(params.regex)
-            return compiler.compile_json_schema(params.schema_text)
+            schema = '{"type": "object"}' if params.json_object else params.schema_text
+            # One-line JSON with json.dumps' default separators: free whitespace lets small models
+            # loop on newlines until max_tokens cuts the JSON short.
+            return compiler.compile_json_schema(schema, any_whitespace=False)
         except RuntimeError as exc:
             kind = "regex" if params.regex is not None else "JSON schema"
             detail = _XGRAMMAR_LOG_PREFIX.sub("", str(exc).strip())

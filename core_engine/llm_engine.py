@@ -37,7 +37,8 @@ class LLMEngine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config = config or EngineConfig()
         loaded = load_model(config.model_dir, device=config.device, dtype=config.dtype,
-                            attn_implementation=register_paged_attention(), max_model_len=config.max_model_len)
+                            attn_implementation=register_paged_attention(), max_model_len=config.max_model_len,
+                            num_threads=config.num_threads)
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.model_name = loaded.name

@@ -105,8 +105,11 @@ def _eos_ids(path: Path, tokenizer: Any, config: Any) -> list[int]:
     return ids
 
 
+_SMALL_MODEL_PARAMS = 100_000_000
+
+
 def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
-               max_model_len: int | None) -> LoadedModel:
+               max_model_len: int | None, num_threads: int | None = None) -> LoadedModel:
     """Load the model and tokenizer at ``path`` (local files only) and switch its attention."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -129,6 +132,12 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
     model.eval()
     model.set_attn_implementation(attn_implementation)
     params = sum(p.numel() for p in model.parameters())
+    if torch_device.type == "cpu":
+        if num_threads is None and params < _SMALL_MODEL_PARAMS:
+            num_threads = 1
+        if num_threads is not None and torch.get_num_threads() != num_threads:
+            logger.info("using %d CPU thread(s) for torch", num_threads)
+            torch.set_num_threads(num_threads)
     context = getattr(config, "max_position_embeddings", None) or 2048
     if max_model_len is not None:
         if max_model_len > context:
