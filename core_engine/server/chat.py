@@ -42,6 +42,9 @@ class ChatRunner:
         except ValueError as exc:
             await _close(gen)
             raise ApiError(400, str(exc), param=_param_of(plan)) from exc
+        except RuntimeError as exc:     # the engine stopped or a step failed
+            await _close(gen)
+            raise ApiError(503, f"the engine cannot serve requests: {exc}", type="server_error") from exc
         except BaseException:
             await _close(gen)
             raise
@@ -58,6 +61,8 @@ class ChatRunner:
                 if out.finished:
                     break
                 out = await gen.__anext__()
+        except RuntimeError as exc:
+            raise ApiError(503, f"the engine stopped while generating: {exc}", type="server_error") from exc
         finally:
             await _close(gen)
         whole = split_whole(plan, self.reasoning_parser(), "".join(texts))
