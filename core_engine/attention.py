@@ -32,10 +32,11 @@ class AttentionGroup:
 
     first_token: int
     num_tokens: int
-    token_index: torch.Tensor | None   # [B, q_max] packed positions (padding repeats a valid one); None for decode
     rows: int
+    q_max: int
+    token_index: torch.Tensor | None   # [B, q_max] packed positions (padding repeats a valid one); None for decode
     block_ids: torch.Tensor     # [B * max_blocks] block table, row-major (padding points at block 0, masked out)
-    mask: torch.Tensor          # [B, 1, q_max, max_blocks * block_size] True where a key is visible
+    mask: torch.Tensor          # [B, 1, G * q_max, max_blocks * block_size] additive: 0 visible, -inf hidden
     valid: torch.Tensor | None  # flat indices of the unpadded query rows; None when nothing is padded
 
 
@@ -49,21 +50,25 @@ class PagedBatch:
 
 
 def build_group(first_token: int, q_lens: list[int], ctx_starts: list[int], block_tables: list[list[int]],
-                block_size: int, device: torch.device) -> AttentionGroup:
+                block_size: int, query_groups: int, dtype: torch.dtype, device: torch.device) -> AttentionGroup:
     """Metadata for requests whose new tokens follow each other from ``first_token`` in the packed row.
 
-    ``ctx_starts[i]`` is the position of request i's first new token (the number already in the pool).
+    ``ctx_starts[i]`` is the position of request i's first new token (the number already in the pool);
+    ``query_groups`` is how many query heads share one KV head. The mask has one row per query head of
+    a KV group and query position (heads outermost), matching how queries are laid out for attention.
     """
+    rows = len(q_lens)
     q_max = max(q_lens)
     max_blocks = max(len(t) for t in block_tables)
     table = torch.tensor([t + [0] * (max_blocks - len(t)) for t in block_tables], dtype=torch.long)
     key_pos = torch.arange(max_blocks * block_size)
     ctx = torch.tensor(ctx_starts, dtype=torch.long)
     num_tokens = sum(q_lens)
+    hidden = torch.zeros((), dtype=dtype).fill_(float("-inf"))
+    zero = torch.zeros((), dtype=dtype)
     if q_max == 1:
-        mask = (key_pos[None, :] <= ctx[:, None])[:, None, None, :]
-        return AttentionGroup(first_token, num_tokens, None, len(q_lens), table.flatten().to(device),
-                              mask.to(device), None)
+        mask = torch.where(key_pos[None, :] <= ctx[:, None], zero, hidden)[:, None, None, :]
+        return AttentionGroup(first_token, num_tokens, rows, 1, None, table.flatten().to(device), mask.to(device), None)
     offs = torch.arange(q_max)
     lens = torch.tensor(q_lens, dtype=torch.long)
     starts = first_token + torch.cumsum(lens, 0) - lens
@@ -71,41 +76,53 @@ def build_group(first_token: int, q_lens: list[int], ctx_starts: list[int], bloc
     token_index = torch.where(valid_rows, starts[:, None] + offs[None, :], starts[:, None])
     # Padded query rows see key 0 only, so no row is fully masked (which would produce NaN).
     query_pos = torch.where(valid_rows, ctx[:, None] + offs[None, :], 0)
-    mask = (key_pos[None, None, :] <= query_pos[:, :, None]).unsqueeze(1)
+    mask = torch.where(key_pos[None, None, :] <= query_pos[:, :, None], zero, hidden)   # [B, q_max, L]
+    mask = mask[:, None].expand(rows, query_groups, q_max, mask.shape[-1]).reshape(rows, 1, query_groups * q_max, -1)
     valid = None if bool(valid_rows.all()) else valid_rows.flatten().nonzero().squeeze(1).to(device)
-    return AttentionGroup(first_token, num_tokens, token_index.to(device), len(q_lens), table.flatten().to(device),
+    return AttentionGroup(first_token, num_tokens, rows, q_max, token_index.to(device), table.flatten().to(device),
                           mask.to(device), valid)
 
 
 def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                     attention_mask: torch.Tensor | None, scaling: float | None = None, dropout: float = 0.0,
                     paged_batch: PagedBatch | None = None, **_: Any) -> tuple[torch.Tensor, None]:
-    """Attention function with the signature transformers expects; returns ``[1, T, H, D]``."""
+    """Attention function with the signature transformers expects; returns ``[1, T, H, D]``.
+
+    Grouped-query attention is computed without repeating K/V: the query heads that share a KV head
+    are laid out as extra query rows of that head.
+    """
     if paged_batch is None:
         raise RuntimeError("the core_engine paged attention was called without a PagedBatch; "
                            "models switched to it must be run through core_engine's model runner")
     pool = paged_batch.pool
     k_cache, v_cache = pool.keys[module.layer_idx], pool.values[module.layer_idx]
-    k_cache.index_copy_(0, paged_batch.slot_mapping, key[0].transpose(0, 1).to(k_cache.dtype))
-    v_cache.index_copy_(0, paged_batch.slot_mapping, value[0].transpose(0, 1).to(v_cache.dtype))
+    new_k = key[0].transpose(0, 1)
+    new_v = value[0].transpose(0, 1)
+    if new_k.dtype != k_cache.dtype:
+        new_k, new_v = new_k.to(k_cache.dtype), new_v.to(v_cache.dtype)
+    k_cache.index_copy_(0, paged_batch.slot_mapping, new_k)
+    v_cache.index_copy_(0, paged_batch.slot_mapping, new_v)
     num_heads, head_dim = query.shape[1], query.shape[3]
     kv_heads = k_cache.shape[1]
+    groups = num_heads // kv_heads
     # Rows of whole blocks: index_select on them is several times faster than advanced indexing.
     k_blocks = k_cache.view(pool.num_blocks, -1)
     v_blocks = v_cache.view(pool.num_blocks, -1)
     q_tokens = query[0].transpose(0, 1)   # [T, H, D]
     outputs = []
     for group in paged_batch.groups:
-        rows = group.rows
+        rows, q_max = group.rows, group.q_max
         if group.token_index is None:
-            q = q_tokens[group.first_token:group.first_token + rows].unsqueeze(2)   # [B, H, 1, D]
+            q = q_tokens[group.first_token:group.first_token + rows].reshape(rows, kv_heads, groups, head_dim)
         else:
-            q = q_tokens[group.token_index].transpose(1, 2)   # [B, H, q_max, D]
+            q = q_tokens[group.token_index].permute(0, 2, 1, 3).reshape(rows, kv_heads, groups * q_max, head_dim)
         k = k_blocks.index_select(0, group.block_ids).view(rows, -1, kv_heads, head_dim).transpose(1, 2)
         v = v_blocks.index_select(0, group.block_ids).view(rows, -1, kv_heads, head_dim).transpose(1, 2)
-        o = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=group.mask, scale=scaling,
-                                           enable_gqa=kv_heads != num_heads)
-        o = o.transpose(1, 2).reshape(-1, num_heads, head_dim)
+        if k.dtype != q.dtype:
+            k, v = k.to(q.dtype), v.to(q.dtype)
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, scale=scaling)
+        # [B, Hkv, G * q_max, D] -> [B * q_max, H, D]
+        o = o.view(rows, num_heads, q_max, head_dim).transpose(1, 2).reshape(rows * q_max, num_heads, head_dim)
         outputs.append(o if group.valid is None else o.index_select(0, group.valid))
     out = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
     return out.unsqueeze(0), None

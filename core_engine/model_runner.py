@@ -10,11 +10,14 @@ from .scheduler import ScheduledBatch
 
 
 class ModelRunner:
-    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device, dtype: torch.dtype) -> None:
         self.model = model
         self.pool = pool
         self.device = device
+        self.dtype = dtype
         self.block_size = pool.block_size
+        text_config = model.config.get_text_config()
+        self.query_groups = text_config.num_attention_heads // pool.layout.num_kv_heads
 
     def execute(self, batch: ScheduledBatch, sample_rows: list[int]) -> torch.Tensor:
         """Logits ``[len(sample_rows), vocab]`` (float32) for the last new token of each listed request."""
@@ -33,7 +36,8 @@ class ModelRunner:
                 ids.append(request.token_ids[pos])
                 positions.append(pos)
                 slots.append(request.blocks[pos // bs] * bs + pos % bs)
-            groups.append(build_group(0, [1] * num_decode, positions[:], [r.blocks for r in decode], bs, self.device))
+            groups.append(build_group(0, [1] * num_decode, positions[:], [r.blocks for r in decode], bs,
+                                      self.query_groups, self.dtype, self.device))
         if num_decode < len(requests):
             prefill = requests[num_decode:]
             lens = counts[num_decode:]
@@ -45,7 +49,8 @@ class ModelRunner:
                 positions.extend(range(start, start + count))
                 blocks = request.blocks
                 slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
-            groups.append(build_group(num_decode, lens, starts, [r.blocks for r in prefill], bs, self.device))
+            groups.append(build_group(num_decode, lens, starts, [r.blocks for r in prefill], bs, self.query_groups,
+                                      self.dtype, self.device))
         offset = 0
         ends = []
         for count in counts:
