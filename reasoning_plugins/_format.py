@@ -97,6 +97,8 @@ class Phase:
     prefixes_text: frozenset[str] = frozenset()
     prefixes_ids: frozenset[str] = frozenset()
     anchored: bool = False
+    fast_path: bool = False  # a free phase: a delta without any rule's first character passes whole
+    rule_ids: frozenset[int] = frozenset()  # marker ids of the rules (a delta carrying one is scanned)
     strip_newlines: bool = False
     openers: tuple[str, ...] = ()  # anchored: the wrapper's open alternatives, longest first
     next_phase: dict[int, str] = field(default_factory=dict)
@@ -137,6 +139,8 @@ def _free_phase(name: str, section: int, rules: list[Rule]) -> Phase:
         max_len=max((len(r.pattern) for r in rules), default=0),
         prefixes_text=frozenset(text_prefixes),
         prefixes_ids=frozenset(id_prefixes),
+        fast_path=True,
+        rule_ids=frozenset(r.marker_id for r in rules if r.marker_id is not None),
     )
 
 
@@ -159,7 +163,7 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
 
     phases = {
         "reason": _free_phase("reason", REASONING, reason_rules),
-        "content": Phase(name="content", section=CONTENT),
+        "content": Phase(name="content", section=CONTENT, fast_path=True),
         "await": Phase(name="await", section=CONTENT, anchored=True),
     }
     after_end = "content"

@@ -63,6 +63,21 @@ class ReasoningStream:
                 return None
             delta_text = ""
         self._seen_chars += len(delta_text)
+        phase = self._phase
+        if (
+            delta_text
+            and not self._held
+            and phase.fast_path
+            and (delta_token_ids is None or not phase.rule_ids or phase.rule_ids.isdisjoint(delta_token_ids))
+        ):
+            # The common case: no marker can start in this delta, so it all goes to one section.
+            for ch in phase.first_chars:
+                if ch in delta_text:
+                    break
+            else:
+                if phase.section == CONTENT:
+                    return DeltaMessage(content=delta_text)
+                return DeltaMessage(reasoning_content=delta_text)
         reasoning, content = self._scan(delta_text, delta_token_ids, final=False)
         if reasoning or content:
             return DeltaMessage(reasoning_content=reasoning or None, content=content or None)
