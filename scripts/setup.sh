@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with the engine and test dependencies on a fresh CPU machine.
+# Idempotent: re-running only installs what is missing. VENV overrides the location (.venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating virtual environment in $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install --quiet --upgrade pip setuptools
+
+# torch first, pinned: an unpinned torch (or one pulled by a dependency) would be the newest
+# CUDA build with several GB of GPU libraries.
+echo "[setup] installing torch 2.13.0 (CPU)"
+"${PIP[@]}" install --quiet "torch==2.13.0"
+echo "[setup] installing reasoning-plugins with the engine and test extras"
+"${PIP[@]}" install --quiet -e ".[engine,test]" "torch==2.13.0"
+# xgrammar declares triton (about 1 GB, GPU only); its other needs come with the engine extra.
+echo "[setup] installing xgrammar (without triton)"
+"${PIP[@]}" install --quiet --no-deps "xgrammar==0.2.8"
+"$VENV/bin/python" - <<'PY'
+import torch, xgrammar, transformers, reasoning_plugins
+assert torch.__version__.startswith("2.13.0"), torch.__version__
+print(f"[setup] ready: torch {torch.__version__}, transformers {transformers.__version__}, xgrammar {xgrammar.__version__}")
+PY
