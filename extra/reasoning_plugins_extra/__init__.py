@@ -1,0 +1,1 @@
+"""More reasoning formats, shipped as a third-party plugin distribution."""
