@@ -19,6 +19,8 @@ echo "[setup] installing torch 2.13.0 (CPU)"
 "${PIP[@]}" install --quiet "torch==2.13.0"
 echo "[setup] installing reasoning-plugins with the engine and test extras"
 "${PIP[@]}" install --quiet -e ".[engine,test]" "torch==2.13.0"
+echo "[setup] installing reasoning-plugins-extra (extra/), the plugin distribution shipped alongside"
+"${PIP[@]}" install --quiet -e ./extra
 # xgrammar declares triton (about 1 GB, GPU only); its other needs come with the engine extra.
 echo "[setup] installing xgrammar (without triton)"
 "${PIP[@]}" install --quiet --no-deps "xgrammar==0.2.8"
