@@ -59,3 +59,15 @@ def test_startup_line_names_model_parser_and_url(server: ServerProcess) -> None:
     line = next(line for line in log.splitlines() if line.startswith("Serving model"))
     assert "'tiny-reasoner'" in line and "deepseek-r1" in line and "hermes" in line
     assert f"http://127.0.0.1:{server.port}/v1" in line
+
+
+def test_reasoning_plugins_serve_has_the_same_checks() -> None:
+    """`reasoning-plugins serve` takes the same flags and refuses an unknown parser the same way."""
+    result = subprocess.run([sys.executable, "-m", "reasoning_plugins", "serve", "--reasoning-parser", "nope"],
+                            cwd=REPO, env=server_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "deepseek-r1" in result.stderr
+    shown = subprocess.run([sys.executable, "-m", "reasoning_plugins", "serve", "--help"], cwd=REPO,
+                           env=server_env(), capture_output=True, text=True, timeout=120).stdout
+    for flag in ("--model", "--reasoning-parser", "--tool-call-parser", "--host", "--port", "--api-key",
+                 "--served-model-name", "--strict-model-name", "--enable-reasoning"):
+        assert flag in shown
