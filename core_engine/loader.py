@@ -2,6 +2,8 @@
 
 Nothing is ever downloaded: every ``from_pretrained`` call is local-only, and a directory that lacks
 a required file is rejected with an error naming that file before transformers is asked to read it.
+A single ``.gguf`` file (or a directory holding one and no config.json) loads through transformers'
+GGUF reader, dequantised, when the ``gguf`` package is installed.
 """
 
 from __future__ import annotations
@@ -39,6 +41,23 @@ class LoadedModel:
     max_model_len: int
     device: torch.device
     dtype: torch.dtype
+
+
+def find_gguf(path: Path) -> tuple[Path, str | None]:
+    """(directory, GGUF file name) for a ``.gguf`` file or a directory holding one and no config.json.
+
+    Returns ``(path, None)`` for an ordinary Hugging Face directory.
+    """
+    if path.is_file() and path.suffix == ".gguf":
+        return path.parent, path.name
+    if path.is_dir() and not (path / "config.json").is_file():
+        found = sorted(p.name for p in path.glob("*.gguf"))
+        if len(found) > 1:
+            raise ModelLoadError(f"{str(path)!r} holds several GGUF files ({', '.join(found)}); pass the path "
+                                 "of the one to load")
+        if found:
+            return path, found[0]
+    return path, None
 
 
 def check_model_dir(path: Path) -> None:
@@ -113,19 +132,29 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
     """Load the model and tokenizer at ``path`` (local files only) and switch its attention."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    path = path.expanduser().resolve()
-    check_model_dir(path)
+    path, gguf_file = find_gguf(path.expanduser().resolve())
+    if gguf_file is None:
+        check_model_dir(path)
+        name = path.name
+        extra: dict[str, Any] = {}
+    else:
+        try:
+            import gguf  # noqa: F401 - transformers needs it to read GGUF files
+        except ImportError as exc:
+            raise ModelLoadError(f"loading {gguf_file} needs the gguf package: pip install gguf") from exc
+        name = gguf_file.removesuffix(".gguf")
+        extra = {"gguf_file": gguf_file}
     started = time.perf_counter()
-    logger.info("loading model from %s", path)
+    logger.info("loading model from %s", path / gguf_file if gguf_file else path)
     try:
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        config = AutoConfig.from_pretrained(path, local_files_only=True, **extra)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, **extra)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"could not read the config or tokenizer in {str(path)!r}: {exc}") from exc
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device, getattr(config, "dtype", None))
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch_dtype, **extra)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"could not load the weights in {str(path)!r} as a causal language model: {exc}") from exc
     model.to(torch_device)
@@ -145,8 +174,8 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
         context = max_model_len
     vocab_size = model.get_output_embeddings().weight.shape[0]
     logger.info("loaded %s: %.2fM parameters, %s on %s, vocabulary %d, context %d tokens, in %.1fs",
-                path.name, params / 1e6, str(torch_dtype).removeprefix("torch."), torch_device, vocab_size,
+                name, params / 1e6, str(torch_dtype).removeprefix("torch."), torch_device, vocab_size,
                 context, time.perf_counter() - started)
-    return LoadedModel(model=model, tokenizer=tokenizer, name=path.name, path=path,
+    return LoadedModel(model=model, tokenizer=tokenizer, name=name, path=path,
                        eos_token_ids=_eos_ids(path, tokenizer, config), vocab_size=vocab_size,
                        max_model_len=int(context), device=torch_device, dtype=torch_dtype)
