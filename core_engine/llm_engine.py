@@ -190,6 +190,8 @@ class LLMEngine:
             if not stopped_by_text:
                 tail, stopped_by_text = request.stop_text.push(request.detokenizer.flush())
                 text += tail if stopped_by_text else tail + request.stop_text.flush()
+                if stopped_by_text:
+                    reason = "stop"
             request.finish_reason = reason
             self.scheduler.finish(request)
             del self.requests[request.request_id]

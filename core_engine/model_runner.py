@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 
 from .attention import PagedBatch, build_group
@@ -25,7 +27,6 @@ class ModelRunner:
         ids: list[int] = []
         positions: list[int] = []
         slots: list[int] = []
-        last_index: list[int] = []
         groups = []
         requests, counts = batch.requests, batch.num_new_tokens
         num_decode = next((i for i, n in enumerate(counts) if n != 1), len(counts))
@@ -51,12 +52,8 @@ class ModelRunner:
                 slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
             groups.append(build_group(num_decode, lens, starts, [r.blocks for r in prefill], bs, self.query_groups,
                                       self.dtype, self.device))
-        offset = 0
-        ends = []
-        for count in counts:
-            offset += count
-            ends.append(offset - 1)
-        last_index = [ends[row] for row in sample_rows]
+        ends = list(itertools.accumulate(counts))
+        last_index = [ends[row] - 1 for row in sample_rows]
         keep = torch.tensor(last_index, dtype=torch.long, device=self.device) if last_index else 1
         paged = PagedBatch(self.pool, torch.tensor(slots, dtype=torch.long, device=self.device), groups)
         with torch.inference_mode():
