@@ -1,0 +1,36 @@
+"""The conformance suite: certify reasoning parsers and reasoners against the contract.
+
+    reasoning-plugins check my-parser          # a table, non-zero exit on any failure
+    pytest -p conformance.pytest_plugin --conformance-parser my-parser
+
+or in Python::
+
+    from conformance import run_checks
+    report = run_checks(["deepseek-r1"])
+    assert report.ok, [r.reason for r in report.failed]
+"""
+
+from __future__ import annotations
+
+from ._registry import CHECKS, Check
+from ._results import CheckFailed, CheckResult, CheckSkipped, Report
+from ._runner import check_names, run_check, run_checks
+from ._subject import Context, Markers, Settings, Subject
+from ._testing import ParserConformance
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckFailed",
+    "CheckResult",
+    "CheckSkipped",
+    "Context",
+    "Markers",
+    "ParserConformance",
+    "Report",
+    "Settings",
+    "Subject",
+    "check_names",
+    "run_check",
+    "run_checks",
+]

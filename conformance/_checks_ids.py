@@ -1,0 +1,195 @@
+"""Token ids: the id path agrees with the text path, and the reasoner agrees with the parser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from reasoning_plugins import Capability
+
+from ._drive import Delta, Split, blank_tokens, per_token, read_message, regroup, run_parse, run_stream
+from ._registry import MARKERS, REASONER, TOKENIZER, check
+from ._relations import rebuild_problem
+from ._results import CheckFailed, CheckSkipped, short
+from ._samples import Sample, Started, adversarial, contexts, samples_for
+from ._subject import Subject
+
+__all__ = ["marker_id_without_text", "reasoner_agrees", "reasoner_consistency", "token_ids_agree"]
+
+
+def _ids(deltas: Sequence[Delta]) -> list[int]:
+    return [i for _, d in deltas for i in d or ()]
+
+
+@check(requires=(Capability.TOKEN_IDS,), needs=("parser", TOKENIZER))
+def token_ids_agree(subject: Subject) -> None:
+    """Given token ids or not, streamed or not, the parser splits an output the same way.
+
+    Engines differ in whether they pass ids; a parser that matches markers by id must reach
+    the answer it reaches from the text.
+    """
+    tokenizer = subject.tokenizer
+    for started in contexts(subject):
+        ctx = started.ctx
+        for sample in samples_for(subject, started) + adversarial(subject.markers):
+            text, deltas = per_token(tokenizer, sample.text)
+            ids = _ids(deltas)
+            want = run_parse(subject.new_parser(), ctx, text)
+            runs = {
+                "parse() with ids": run_parse(subject.new_parser(), ctx, text, ids),
+                "stream per token with ids": run_stream(subject.new_parser(), ctx, deltas).split,
+                "stream per token without ids": run_stream(subject.new_parser(), ctx, [(t, None) for t, _ in deltas]).split,
+                "stream in 3-token deltas with ids": run_stream(subject.new_parser(), ctx, regroup(deltas, [3])).split,
+            }
+            for how, got in runs.items():
+                if got != want:
+                    raise CheckFailed(f"[{ctx.label}] {how} of {short(text)} gave {got}; parse() without ids gave {want}")
+
+
+@check(requires=(Capability.TOKEN_IDS,), needs=("parser", MARKERS, TOKENIZER))
+def marker_id_without_text(subject: Subject) -> None:
+    """A start or end marker that arrives as its token id with empty text (an engine decoding
+    with skip_special_tokens=True) still opens or closes reasoning.
+
+    Users of engines that hide special tokens get the same split as everyone else.
+    """
+    markers = subject.markers
+    assert markers is not None
+    single = subject.single_token_ids()
+    blanked = frozenset(single[m] for m in (markers.start, markers.end) if m and m in single)
+    if not blanked:
+        raise CheckSkipped("tokenizer", f"no start or end marker is a single token of the {subject.tokenizer_name} tokenizer")
+    for started in contexts(subject):
+        ctx = started.ctx
+        for sample in samples_for(subject, started):
+            text, deltas = per_token(subject.tokenizer, sample.text)
+            quiet = blank_tokens(deltas, blanked)
+            if quiet == deltas:
+                continue
+            want = run_parse(subject.new_parser(), ctx, text, _ids(deltas))
+            for how, chunks in (("per token", quiet), ("in 4-token deltas", regroup(quiet, [4]))):
+                got = run_stream(subject.new_parser(), ctx, chunks).split
+                if got != want:
+                    raise CheckFailed(
+                        f"[{ctx.label}] {how} with marker text hidden, {short(text)}: gave {got}; with the text {want}"
+                    )
+
+
+def _reasoner(subject: Subject) -> Any:
+    try:
+        return subject.new_reasoner()
+    except Exception as exc:
+        raise CheckSkipped(
+            "tokenizer",
+            f"the reasoner cannot be built from the {subject.tokenizer_name} tokenizer "
+            f"({type(exc).__name__}: {exc}); pass --tokenizer with the model family's tokenizer",
+        ) from exc
+
+
+def _id_cases(subject: Subject) -> Iterator[tuple[Started, Sample]]:
+    for started in contexts(subject):
+        if started.ctx.prompt_text is not None:
+            continue  # reasoners see token ids only
+        for sample in samples_for(subject, started):
+            yield started, sample
+
+
+@check(needs=("parser", REASONER, TOKENIZER))
+def reasoner_agrees(subject: Subject) -> None:
+    """The reasoner (guided decoding) and the parser agree, token by token, on where reasoning ends.
+
+    Every token the parser turns into reasoning the reasoner counts as reasoning (no grammar
+    applies to it); every token the parser turns into content the reasoner counts as content;
+    ``is_reasoning_end`` over growing prefixes flips exactly there, and ``extract_content_ids``
+    returns the tokens the parser made content. Structured output would otherwise constrain the
+    model's thinking, or miss the start of its answer.
+    """
+    reasoner = _reasoner(subject)
+    tokenizer = subject.tokenizer
+    for started, sample in _id_cases(subject):
+        ctx = started.ctx
+        text, deltas = per_token(tokenizer, sample.text)
+        ids = _ids(deltas)
+        tracker = reasoner.start(list(ctx.prompt_token_ids or ()), request=ctx.request, mode=ctx.mode)
+        initially_ended = not tracker.in_reasoning
+        stream = subject.new_parser().start_stream(**ctx.kwargs())
+        problems: list[str] = []
+        in_reasoning: list[bool] = []  # per token: the tracker counts it as reasoning
+        ended_after: list[bool] = []  # per token: reasoning has ended once it is fed
+        where = f"[{ctx.label}] {short(text, 60)}"
+        for index, (piece, token) in enumerate(deltas):
+            is_reasoning = bool(tracker.feed(token[0]))  # type: ignore[index]
+            in_reasoning.append(is_reasoning)
+            ended_after.append(not tracker.in_reasoning)
+            r, c = read_message(stream.feed(piece, token), "feed()", problems)
+            # Reasoning may be text held back from earlier tokens, so it only needs reasoning to
+            # have been open before this token; content needs reasoning ended by this token.
+            was_reasoning = not ended_after[index - 1] if index else not initially_ended
+            if r and not was_reasoning:
+                raise CheckFailed(f"{where}: the parser made {short(r, 30)} reasoning at token {index} ({short(piece, 20)}), after the reasoner saw reasoning end")
+            if c and not ended_after[index]:
+                raise CheckFailed(f"{where}: the parser made {short(c, 30)} content at token {index} ({short(piece, 20)}), the reasoner still counts that token as reasoning")
+        r, c = read_message(stream.finish(), "finish()", problems)
+        if c and tracker.in_reasoning:
+            raise CheckFailed(f"{where}: finish() released content {short(c, 30)} though the reasoner never saw reasoning end")
+        content_ids = [t for t, reasoning in zip(ids, in_reasoning) if not reasoning]
+        parsed = run_parse(subject.new_parser(), ctx, text, ids)
+        decoded = tokenizer.decode(content_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        problem = rebuild_problem(decoded, Split(None, parsed.content), subject, "content")
+        if problem:
+            raise CheckFailed(f"{where}: the tokens the reasoner counts as content decode to {short(decoded, 50)}, the parser's content is {short(parsed.content, 50)}")
+        if ctx.label != "default":
+            continue
+        # Whole-sequence methods know no prompt: compare them in the default context only.
+        parser = subject.new_parser()
+        flips = [k for k in range(len(ids) + 1) if reasoner.is_reasoning_end(ids[:k])]
+        for k in range(1, len(ids) + 1):
+            by_reasoner = reasoner.is_reasoning_end(ids[:k])
+            if by_reasoner != ended_after[k - 1]:
+                raise CheckFailed(f"{where}: is_reasoning_end(first {k} ids) is {by_reasoner} but the per-token tracker says {ended_after[k - 1]}")
+            by_parser = parser.is_reasoning_end(ids[:k])
+            if by_parser != by_reasoner:
+                raise CheckFailed(f"{where}: after {k} ids the parser's is_reasoning_end says {by_parser}, the reasoner's {by_reasoner}")
+        if flips and flips != list(range(flips[0], len(ids) + 1)):
+            raise CheckFailed(f"{where}: is_reasoning_end over growing prefixes flips back to False after turning True")
+        extracted = list(reasoner.extract_content_ids(ids))
+        if extracted != content_ids:
+            raise CheckFailed(f"{where}: extract_content_ids gave {short(extracted, 40)}, the tracker's content tokens are {short(content_ids, 40)}")
+        if list(parser.extract_content_ids(ids)) != extracted:
+            raise CheckFailed(f"{where}: the parser's extract_content_ids disagrees with the reasoner's")
+
+
+@check(needs=(REASONER, TOKENIZER))
+def reasoner_consistency(subject: Subject) -> None:
+    """The reasoner's own answers fit together, and its forced end really ends reasoning.
+
+    ``force_end_token_ids`` fed after any reasoning prefix ends reasoning for the tracker and for
+    ``is_reasoning_end``, and contains the end marker. A reasoning budget relies on this to stop
+    the model thinking and let the grammar start.
+    """
+    reasoner = _reasoner(subject)
+    tokenizer = subject.tokenizer
+    force = list(reasoner.force_end_token_ids)
+    if not force:
+        raise CheckFailed("force_end_token_ids is empty: a reasoning budget could never end reasoning")
+    prefixes = ["", "Let me think.", "Let me think step by step about 6 * 7\n"]
+    for text in prefixes:
+        ids = list(tokenizer.encode(text, add_special_tokens=False))
+        tracker = reasoner.start([], request=None, mode="reasoning")
+        if not tracker.in_reasoning:
+            raise CheckFailed("a tracker started with mode='reasoning' is not in reasoning")
+        for token in ids:
+            if not tracker.feed(token):
+                raise CheckFailed(f"plain reasoning text {short(text, 40)} ended reasoning at token {token}")
+        for token in force:
+            tracker.feed(token)
+        if tracker.in_reasoning:
+            raise CheckFailed(f"after force_end_token_ids {force} the tracker is still in reasoning")
+        if not reasoner.is_reasoning_end(ids + force):
+            raise CheckFailed(f"is_reasoning_end(prefix + force_end_token_ids {force}) is False")
+        if list(reasoner.extract_content_ids(ids + force)):
+            raise CheckFailed(f"extract_content_ids(prefix + force_end_token_ids) is not empty: the forced end is not all reasoning")
+    if subject.parser_cls is not None and subject.markers is not None:
+        forced = tokenizer.decode(force, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        if subject.markers.end not in forced:
+            raise CheckFailed(f"force_end_token_ids decode to {forced!r}, which lacks the end marker {subject.markers.end!r}")

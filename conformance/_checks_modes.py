@@ -1,0 +1,226 @@
+"""Where output starts: prompt prefilled the start marker, thinking switched off, no markers..."""
+
+from __future__ import annotations
+
+from reasoning_plugins import Capability, Mode
+
+from ._drive import Split, per_char, per_token, run_parse, run_stream
+from ._oracle import expected_split
+from ._registry import MARKERS, check
+from ._results import CheckFailed, CheckSkipped, short
+from ._samples import PROMPT, _request, _switch_request
+from ._subject import Context, Subject
+
+__all__ = [
+    "mode_empty_block",
+    "mode_end_without_start",
+    "mode_no_markers",
+    "mode_start_in_prompt",
+    "mode_thinking_disabled",
+    "mode_truncated",
+]
+
+REASONING = "Let me add 6 seven times: 42."
+ANSWER = "The answer is 42."
+
+
+def _both(subject: Subject, ctx: Context, text: str) -> Split:
+    """parse() of ``text``, after checking per-character and per-token streams agree with it."""
+    want = run_parse(subject.new_parser(), ctx, text)
+    runs = [("per character", per_char(text))]
+    if subject.tokenizer is not None:
+        decoded, deltas = per_token(subject.tokenizer, text)
+        if decoded == text:
+            runs.append(("per token", deltas))
+    for how, deltas in runs:
+        got = run_stream(subject.new_parser(), ctx, deltas).split
+        if got != want:
+            raise CheckFailed(f"[{ctx.label}] {short(text)} streamed {how} gave {got}, parse() gave {want}")
+    return want
+
+
+def _expect(subject: Subject, ctx: Context, text: str, mode: Mode, what: str) -> None:
+    """The parser's split of ``text`` equals what its format documents for ``mode``."""
+    fmt = subject.format
+    assert fmt is not None
+    want = expected_split(fmt, mode, text)
+    got = _both(subject, ctx, text)
+    if got != want:
+        raise CheckFailed(f"[{ctx.label}] {what}: {short(text)} gave {got}; the format documents {want}")
+
+
+def _markers(subject: Subject):  # noqa: ANN202 - Markers, asserted present by needs=MARKERS
+    markers = subject.markers
+    assert markers is not None
+    return markers
+
+
+@check(requires=(Capability.START_IN_PROMPT,), excluded_by=(Capability.NO_START_MARKER,), needs=("parser", MARKERS))
+def mode_start_in_prompt(subject: Subject) -> None:
+    """When the chat template already wrote the start marker (the prompt ends with it, in text
+    or as a token), the output starts in reasoning; when the template closed the block, in content.
+
+    DeepSeek-R1 and QwQ templates prefill ``<think>``; the output then holds only ``</think>``.
+    """
+    markers = _markers(subject)
+    if not markers.start:
+        raise CheckSkipped(Capability.NO_START_MARKER, "the format has no start marker")
+    text = f"{REASONING}\n{markers.end}\n\n{ANSWER}"
+    opened = PROMPT + markers.start + "\n"
+    closed = PROMPT + markers.start + "\n\n" + markers.end + "\n\n"
+    cases = [
+        (Context("prompt opened (text)", request=_request(), prompt_text=opened), Mode.REASONING, text),
+        (Context("prompt closed (text)", request=_request(), prompt_text=closed), Mode.CONTENT, ANSWER),
+    ]
+    tokenizer = subject.tokenizer
+    if tokenizer is not None and markers.start in subject.single_token_ids():
+        cases += [
+            (Context("prompt opened (ids)", request=_request(), prompt_token_ids=tuple(tokenizer.encode(opened, add_special_tokens=False))), Mode.REASONING, text),
+            (Context("prompt closed (ids)", request=_request(), prompt_token_ids=tuple(tokenizer.encode(closed, add_special_tokens=False))), Mode.CONTENT, ANSWER),
+        ]
+    if subject.has(Capability.THINKING_SWITCH):
+        # the prompt's tail is what the model saw: it outranks the request's switch
+        cases.append((Context("prompt opened, switch off", request=_switch_request(False), prompt_text=opened), Mode.REASONING, text))
+    for ctx, mode, output in cases:
+        if subject.format is not None:
+            _expect(subject, ctx, output, mode, f"the prompt puts output in {mode.value}")
+            continue
+        got = _both(subject, ctx, output)
+        if mode is Mode.REASONING and (got.reasoning or "").strip() != REASONING:
+            raise CheckFailed(f"[{ctx.label}] {short(output)} gave {got}; reasoning should be {REASONING!r}")
+        if mode is Mode.CONTENT and got != Split(None, ANSWER):
+            raise CheckFailed(f"[{ctx.label}] {short(output)} gave {got}; all of it is content")
+
+
+@check(requires=(Capability.THINKING_SWITCH,), needs=("parser", MARKERS))
+def mode_thinking_disabled(subject: Subject) -> None:
+    """A request that switches thinking off gets all output as content; switching it on
+    restores reasoning. Each switch the format honours is tried on its own.
+
+    Hybrid models answer directly when ``enable_thinking`` (or ``thinking``,
+    ``options.thinking_mode``) is off; nothing of the answer may land in reasoning.
+    """
+    markers = _markers(subject)
+    fmt = subject.format
+    switches = fmt.switches if fmt is not None else ("enable_thinking", "thinking", "thinking_mode")
+    for switch in switches:
+        for on in (False, True):
+            if switch == "thinking_mode":
+                kwargs = {"options": {"thinking_mode": "open" if on else "close"}}
+            else:
+                kwargs = {switch: on}
+            ctx = Context(f"{switch}={on}", request=_request(chat_template_kwargs=kwargs))
+            if not on:
+                output = ANSWER
+                if fmt is not None:
+                    _expect(subject, ctx, output, Mode.CONTENT, "thinking is off")
+                elif _both(subject, ctx, output) != Split(None, ANSWER):
+                    raise CheckFailed(f"[{ctx.label}] {ANSWER!r} did not come back as content only")
+                continue
+            start = (markers.start or "") if fmt is None or fmt.start_in_output else ""
+            output = f"{start}{REASONING}\n{markers.end}\n\n{ANSWER}"
+            if fmt is not None:
+                _expect(subject, ctx, output, fmt.thinking_on_mode(), "thinking is on")
+            elif (_both(subject, ctx, output).reasoning or "").strip() != REASONING:
+                raise CheckFailed(f"[{ctx.label}] {short(output)}: reasoning is not {REASONING!r}")
+    if subject.has(Capability.MODES):
+        ctx = Context("mode=content", request=_switch_request(True), mode="content")
+        if fmt is not None:
+            _expect(subject, ctx, ANSWER, Mode.CONTENT, "an explicit mode outranks the request")
+        elif _both(subject, ctx, ANSWER) != Split(None, ANSWER):
+            raise CheckFailed(f"[{ctx.label}] {ANSWER!r} did not come back as content only")
+
+
+def _default_ctx() -> Context:
+    return Context("default", request=_request())
+
+
+@check(needs=("parser", MARKERS))
+def mode_no_markers(subject: Subject) -> None:
+    """An output with no markers at all lands whole in one section: the one the format's default
+    mode names (reasoning for R1 and ERNIE, content for hybrids that write their own start marker).
+
+    Users never see an answer cut in two when the model skipped its markers.
+    """
+    text = f"{REASONING} {ANSWER}"
+    ctx = _default_ctx()
+    fmt = subject.format
+    if fmt is not None:
+        _expect(subject, ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
+        return
+    got = _both(subject, ctx, text)
+    if got not in (Split(text, None), Split(None, text)):
+        raise CheckFailed(f"{short(text)} gave {got}; it must land whole in one section")
+
+
+@check(needs=("parser", MARKERS))
+def mode_truncated(subject: Subject) -> None:
+    """Output cut off inside reasoning (start marker, no end marker: a max_tokens stop) is all
+    reasoning, content None.
+
+    A user whose request hit max_tokens while the model thought sees the thinking, not a
+    half-thought presented as the answer.
+    """
+    markers = _markers(subject)
+    fmt = subject.format
+    cases = []
+    if markers.start:
+        cases.append((_default_ctx(), f"{markers.start}\n{REASONING} And then", Mode.AWAIT_START))
+    if fmt is None or fmt.default_mode is Mode.REASONING:
+        cases.append((_default_ctx(), f"{REASONING} And then", Mode.REASONING))
+    if subject.has(Capability.MODES):
+        cases.append((Context("mode=reasoning", request=_request(), mode="reasoning"), f"{REASONING} And then", Mode.REASONING))
+    for ctx, text, mode in cases:
+        if fmt is not None:
+            if mode is Mode.AWAIT_START and fmt.default_mode is not Mode.AWAIT_START:
+                mode = fmt.default_mode
+            _expect(subject, ctx, text, mode, "truncated reasoning")
+            continue
+        got = _both(subject, ctx, text)
+        if got.content is not None or REASONING not in (got.reasoning or ""):
+            raise CheckFailed(f"[{ctx.label}] truncated {short(text)} gave {got}; it is all reasoning")
+
+
+@check(needs=("parser", MARKERS))
+def mode_end_without_start(subject: Subject) -> None:
+    """An end marker with no start marker before it (the template prefilled the start, or the
+    format has none) splits the output there: reasoning before, content after.
+
+    This is the everyday DeepSeek-R1 and ERNIE output.
+    """
+    markers = _markers(subject)
+    fmt = subject.format
+    text = f"{REASONING}\n{markers.end}\n\n{ANSWER}"
+    ctx = _default_ctx()
+    if fmt is not None:
+        _expect(subject, ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
+        return
+    got = _both(subject, ctx, text)
+    if (got.content or "").strip() != ANSWER or markers.end in (got.reasoning or "") + (got.content or ""):
+        raise CheckFailed(f"{short(text)} gave {got}; the content is {ANSWER!r} and the marker is gone")
+
+
+@check(needs=("parser", MARKERS))
+def mode_empty_block(subject: Subject) -> None:
+    """An empty reasoning block (``</think>`` first, or ``<think></think>``) gives reasoning
+    None, not "", and the content after it.
+
+    Thinking-off templates and budget-0 requests produce exactly this.
+    """
+    markers = _markers(subject)
+    fmt = subject.format
+    outputs = [f"{markers.end}{ANSWER}"]
+    if markers.start:
+        outputs.append(f"{markers.start}{markers.end}{ANSWER}")
+    ctx = _default_ctx()
+    for text in outputs:
+        got = _both(subject, ctx, text)
+        if got.reasoning is not None:
+            raise CheckFailed(f"{short(text)} gave reasoning {got.reasoning!r}; an empty block has reasoning None")
+        if fmt is not None:
+            mode = fmt.default_mode
+            if mode is Mode.AWAIT_START and not text.startswith(markers.start or "\0"):
+                continue  # a hybrid's output without its start marker is content by definition
+            _expect(subject, ctx, text, mode, "empty block")
+        elif got.content != ANSWER:
+            raise CheckFailed(f"{short(text)} gave {got}; the content is {ANSWER!r}")

@@ -1,0 +1,79 @@
+"""The documented meaning of a :class:`ReasoningFormat`, written plainly (not incrementally).
+
+Used by the mode checks as the expected answer for short, unambiguous outputs. It deliberately
+shares no code with the scanner it is compared against.
+"""
+
+from __future__ import annotations
+
+from reasoning_plugins import Mode, ReasoningFormat
+
+from ._drive import Split
+
+__all__ = ["expected_split"]
+
+
+def _verbatim(text: str) -> Split:
+    return Split.of("", text)
+
+
+def _after_wrapper(fmt: ReasoningFormat, text: str) -> str:
+    return text.lstrip("\n") if fmt.trim_content_leading_newlines else text
+
+
+def _wrapped(fmt: ReasoningFormat, text: str) -> str:
+    """Content inside the wrapper (its opener already consumed), then what follows it."""
+    assert fmt.content_wrapper is not None
+    closer = fmt.content_wrapper[1]
+    at = text.find(closer)
+    if at < 0:
+        return text
+    inner = text[:at]
+    if fmt.trim_wrapper_newlines and inner.endswith("\n"):
+        inner = inner[:-1]
+    return inner + _after_wrapper(fmt, text[at + len(closer) :])
+
+
+def _content(fmt: ReasoningFormat, text: str) -> str:
+    """Content right after the end marker (or from the start when thinking is off)."""
+    if fmt.trim_content_leading_newlines:
+        text = text.lstrip("\n")
+    if fmt.content_wrapper and text.startswith(fmt.content_wrapper[0]):
+        text = text[len(fmt.content_wrapper[0]) :]
+        if fmt.trim_wrapper_newlines and text.startswith("\n"):
+            text = text[1:]
+        return _wrapped(fmt, text)
+    return text
+
+
+def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
+    """(reasoning, content) that ``fmt`` documents for ``text`` when the output starts in ``mode``."""
+    if mode is Mode.TOOL_CALL:
+        return _verbatim(text)
+    if mode is Mode.RESPONSE:
+        return _verbatim(_wrapped(fmt, text) if fmt.content_wrapper else text)
+    if mode is Mode.CONTENT:
+        return _verbatim(_content(fmt, text))
+    if mode is Mode.AWAIT_START and fmt.start:
+        stripped = text.lstrip()
+        if not stripped.startswith(fmt.start):
+            return _verbatim(text)
+        text = stripped[len(fmt.start) :]
+    # reasoning is open: it runs to the end marker or an implicit end, whichever comes first
+    ends = [(text.find(fmt.end), fmt.end, False)] + [(text.find(m), m, True) for m in fmt.implicit_ends]
+    ends = [e for e in ends if e[0] >= 0]
+    if not ends:
+        reasoning = text.replace(fmt.start, "") if fmt.start else text
+        return Split.of(reasoning, "")
+    at, marker, implicit = min(ends, key=lambda e: (e[0], -len(e[1])))
+    reasoning = text[:at]
+    if fmt.start:
+        reasoning = reasoning.replace(fmt.start, "")
+    if implicit:
+        return Split.of(reasoning, text[at:])
+    if fmt.trim_newline_before_end and reasoning.endswith("\n"):
+        reasoning = reasoning[:-1]
+    rest = text[at + len(marker) :]
+    if fmt.content_wrapper or fmt.trim_content_leading_newlines:
+        rest = _content(fmt, rest)
+    return Split.of(reasoning, rest)

@@ -1,0 +1,96 @@
+"""Relations between an output and its split that hold for every correct parser."""
+
+from __future__ import annotations
+
+import re
+
+from reasoning_plugins import Capability
+
+from ._drive import Split
+from ._subject import Markers, Subject
+
+__all__ = ["may_end_inside_marker", "rebuild_problem", "trim_allowances"]
+
+UNBOUNDED = -1
+
+
+def trim_allowances(subject: Subject) -> dict[str, tuple[int, int]]:
+    """Newlines a parser may drop before/after each removed marker (-1: any number)."""
+    markers = subject.markers
+    assert markers is not None
+    fmt = subject.format
+    allow = {marker: (0, 0) for marker in markers.removed}
+    if fmt is not None:
+        after_end = UNBOUNDED if fmt.trim_content_leading_newlines else 0
+        allow[fmt.end] = (1 if fmt.trim_newline_before_end else 0, after_end)
+        if fmt.content_wrapper:
+            opener, closer = fmt.content_wrapper
+            wrap = 1 if fmt.trim_wrapper_newlines else 0
+            allow[opener] = (0, wrap)
+            allow[closer] = (wrap, UNBOUNDED if fmt.trim_content_leading_newlines else 0)
+    elif subject.has(Capability.TRIMS):
+        allow = {marker: (UNBOUNDED, UNBOUNDED) for marker in markers.removed}
+    return allow
+
+
+def _marker_regex(markers: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
+
+
+def _newlines(count: int, allowance: int) -> str:
+    if count == 0:
+        return ""
+    low = 0 if allowance == UNBOUNDED else max(0, count - allowance)
+    return f"\n{{{low},{count}}}"
+
+
+def rebuild_problem(output: str, split: Split, subject: Subject, starts: str | None = None) -> str | None:
+    """None when reasoning + content is ``output`` with some removed markers (and the newlines
+    the parser declares as markup next to them) taken out; otherwise what went wrong.
+
+    ``starts="content"``: the output begins where content begins after the end marker (thinking
+    was closed by the prompt or the request), so the end marker's trims apply at its start."""
+    markers = subject.markers
+    assert markers is not None
+    allow = trim_allowances(subject)
+    pieces: list[tuple[str, str]] = []  # ("text", s) or ("marker", m)
+    last = 0
+    for match in _marker_regex(markers.removed).finditer(output):
+        pieces.append(("text", output[last : match.start()]))
+        pieces.append(("marker", match.group()))
+        last = match.end()
+    pieces.append(("text", output[last:]))
+    pattern = []
+    for index, (kind, value) in enumerate(pieces):
+        if kind == "marker":
+            pattern.append(f"(?:{re.escape(value)})?")
+            continue
+        before = pieces[index - 1][1] if index > 0 else None
+        after = pieces[index + 1][1] if index + 1 < len(pieces) else None
+        if before:
+            lead_allow = allow[before][1]
+        else:
+            lead_allow = allow[markers.end][1] if starts == "content" else 0
+        tail_allow = allow[after][0] if after else 0
+        core = value
+        lead = len(core) - len(core.lstrip("\n")) if lead_allow else 0
+        core = core[lead:]
+        tail = len(core) - len(core.rstrip("\n")) if tail_allow else 0
+        core = core[: len(core) - tail] if tail else core
+        pattern.append(_newlines(lead, lead_allow) + re.escape(core) + _newlines(tail, tail_allow))
+    rebuilt = split.text
+    if re.fullmatch("".join(pattern), rebuilt, flags=re.DOTALL):
+        return None
+    return f"reasoning + content {rebuilt!r} is not the output {output!r} minus its markers"
+
+
+def may_end_inside_marker(text: str, markers: Markers) -> bool:
+    """True when the end of ``text`` could still grow into a marker (or is whitespace a format
+    may treat as markup), so a parser may rightly hold it back."""
+    if not text or text[-1].isspace():
+        return True
+    for marker in markers.every:
+        for k in range(1, len(marker)):
+            if text.endswith(marker[:k]):
+                return True
+    return False

@@ -1,0 +1,267 @@
+"""What is under test: a parser (and the reasoner of the same name), its markers and capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reasoning_plugins import Capability, ReasoningFormat, UnknownPluginError, current_host
+from reasoning_plugins._host import PARSER, REASONER
+
+from .tokenizers import TokenizerUnavailable, load_tokenizer
+
+__all__ = ["Context", "Markers", "Settings", "Subject"]
+
+# The tokenizer of each built-in family (ERNIE's stand-in is explained in conformance.tokenizers).
+FAMILY_TOKENIZERS = {
+    "deepseek-r1": "deepseek",
+    "qwq": "qwen",
+    "ernie-45-vl": "ernie",
+    "ernie-45-vl-thinking": "ernie",
+    "ernie-x1": "ernie",
+}
+DEFAULT_TOKENIZER = "qwen"
+DEFAULT_EXAMPLES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """The marker texts a parser reacts to.
+
+    start/end: the reasoning block's markers (``start`` None when the model never writes one);
+    implicit_ends: markers that end reasoning and stay in the content (a tool-call opener);
+    content_wrapper: (open, close) markers around the content, removed by the parser.
+    """
+
+    end: str
+    start: str | None = None
+    implicit_ends: tuple[str, ...] = ()
+    content_wrapper: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        for marker in (self.end, self.start, *self.implicit_ends, *(self.content_wrapper or ())):
+            if marker is not None and (not isinstance(marker, str) or not marker):
+                raise ValueError(f"markers must be non-empty strings, got {marker!r}")
+
+    @classmethod
+    def from_format(cls, fmt: ReasoningFormat) -> Markers:
+        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper)
+
+    @classmethod
+    def from_declaration(cls, value: Any, owner: str) -> Markers:
+        """Read a ``conformance_markers`` class attribute: ``(start, end)`` or a mapping."""
+        if isinstance(value, Markers):
+            return value
+        if isinstance(value, ReasoningFormat):
+            return cls.from_format(value)
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper"}
+            if unknown or "end" not in value:
+                raise ValueError(
+                    f"{owner}.conformance_markers: expected keys start, end, implicit_ends, "
+                    f"content_wrapper ('end' required); got {sorted(value)}"
+                )
+            wrapper = value.get("content_wrapper")
+            return cls(
+                end=value["end"],
+                start=value.get("start"),
+                implicit_ends=tuple(value.get("implicit_ends") or ()),
+                content_wrapper=tuple(wrapper) if wrapper else None,  # type: ignore[arg-type]
+            )
+        if isinstance(value, tuple | list) and len(value) == 2:
+            return cls(start=value[0], end=value[1])
+        raise ValueError(
+            f"{owner}.conformance_markers must be (start, end), e.g. ('<think>', '</think>') "
+            f"with start None when the model never writes one, or a mapping; got {value!r}"
+        )
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        """Markers that never appear in either section when they act as markers."""
+        found = [self.end]
+        if self.start:
+            found.append(self.start)
+        if self.content_wrapper:
+            found.extend(self.content_wrapper)
+        return tuple(found)
+
+    @property
+    def every(self) -> tuple[str, ...]:
+        return (*self.removed, *self.implicit_ends)
+
+    @property
+    def edge_chars(self) -> frozenset[str]:
+        """First and last characters of the removed markers: text free of them cannot hold a fragment."""
+        return frozenset(ch for marker in self.removed for ch in (marker[0], marker[-1]))
+
+
+@dataclass(slots=True)
+class Settings:
+    """How hard to look. ``examples``: hypothesis examples per property; ``seed``: None for a
+    derandomized (reproducible) run, or an int to explore other examples; ``cost_bound``: how many
+    times dearer a token may be after a long history than after a short one."""
+
+    examples: int = DEFAULT_EXAMPLES
+    seed: int | None = None
+    tokenizer: str | None = None
+    cost_bound: float = 3.0
+    cost_history_words: int = 60_000
+    cost_timed_words: int = 1_000
+    cost_repeats: int = 3
+
+    def __post_init__(self) -> None:
+        if self.examples < 1:
+            raise ValueError(f"examples must be at least 1, got {self.examples}")
+        if self.cost_bound <= 1.0:
+            raise ValueError(f"cost_bound must be above 1.0 (a ratio of per-token costs), got {self.cost_bound}")
+        if self.cost_history_words < 1000 or self.cost_timed_words < 100 or self.cost_repeats < 1:
+            raise ValueError(
+                "cost_history_words >= 1000, cost_timed_words >= 100 and cost_repeats >= 1 are needed "
+                f"for a meaningful cost measurement; got {self.cost_history_words}, "
+                f"{self.cost_timed_words}, {self.cost_repeats}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """How one request starts: what the parser is told besides the output."""
+
+    label: str
+    request: Any = None
+    prompt_token_ids: tuple[int, ...] | None = None
+    prompt_text: str | None = None
+    mode: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"request": self.request}
+        if self.prompt_token_ids is not None:
+            found["prompt_token_ids"] = list(self.prompt_token_ids)
+        if self.prompt_text is not None:
+            found["prompt_text"] = self.prompt_text
+        if self.mode is not None:
+            found["mode"] = self.mode
+        return found
+
+
+@dataclass(slots=True)
+class Subject:
+    """One name under test, with what the checks need to know about it.
+
+    Build it with :meth:`from_name` (an installed plugin) or :meth:`from_classes` (a class you
+    are writing). ``parser_cls``/``reasoner_cls`` may be None when only one of them exists.
+    """
+
+    name: str
+    parser_cls: Any = None
+    reasoner_cls: Any = None
+    settings: Settings = field(default_factory=Settings)
+    tokenizer_name: str | None = None
+    _tokenizer: Any = None
+    _tokenizer_error: str | None = None
+    _tokenizer_loaded: bool = False
+
+    @classmethod
+    def from_name(cls, name: str, settings: Settings | None = None) -> Subject:
+        """The parser and reasoner registered under ``name`` (raises UnknownPluginError if neither)."""
+        host = current_host()
+        parser_cls = reasoner_cls = None
+        missing: UnknownPluginError | None = None
+        try:
+            parser_cls = host.resolve(PARSER, name)
+        except UnknownPluginError as exc:
+            missing = exc
+        try:
+            reasoner_cls = host.resolve(REASONER, name)
+        except UnknownPluginError:
+            if missing is not None:
+                raise missing from None
+        return cls.from_classes(name, parser_cls, reasoner_cls, settings)
+
+    @classmethod
+    def from_classes(
+        cls, name: str, parser_cls: Any = None, reasoner_cls: Any = None, settings: Settings | None = None
+    ) -> Subject:
+        if parser_cls is None and reasoner_cls is None:
+            raise ValueError(f"subject {name!r} needs a parser class, a reasoner class, or both")
+        settings = settings or Settings()
+        subject = cls(name=name, parser_cls=parser_cls, reasoner_cls=reasoner_cls, settings=settings)
+        subject.tokenizer_name = settings.tokenizer or subject._declared_tokenizer()
+        return subject
+
+    def _declared_tokenizer(self) -> str:
+        for owner in (self.parser_cls, self.reasoner_cls):
+            declared = getattr(owner, "conformance_tokenizer", None)
+            if isinstance(declared, str) and declared:
+                return declared
+        from reasoning_plugins._names import normalize
+
+        return FAMILY_TOKENIZERS.get(normalize(self.name), DEFAULT_TOKENIZER)
+
+    # -- what the parser declares -----------------------------------------------------------
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        declared = getattr(self.parser_cls, "capabilities", None) or frozenset()
+        return frozenset(declared)
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    @property
+    def format(self) -> ReasoningFormat | None:
+        for owner in (self.parser_cls, self.reasoner_cls):
+            fmt = getattr(owner, "format", None)
+            if isinstance(fmt, ReasoningFormat):
+                return fmt
+        return None
+
+    @property
+    def markers(self) -> Markers | None:
+        declared = getattr(self.parser_cls, "conformance_markers", None)
+        if declared is not None:
+            return Markers.from_declaration(declared, getattr(self.parser_cls, "__name__", "parser"))
+        fmt = self.format
+        return Markers.from_format(fmt) if fmt is not None else None
+
+    @property
+    def native(self) -> bool:
+        return self.has(Capability.NATIVE_STREAM)
+
+    # -- making instances -------------------------------------------------------------------
+
+    @property
+    def tokenizer(self) -> Any:
+        """The real tokenizer for this subject, or None when it cannot be loaded."""
+        if not self._tokenizer_loaded:
+            self._tokenizer_loaded = True
+            try:
+                self._tokenizer = load_tokenizer(self.tokenizer_name or DEFAULT_TOKENIZER)
+            except TokenizerUnavailable as exc:
+                self._tokenizer_error = str(exc)
+        return self._tokenizer
+
+    @property
+    def tokenizer_error(self) -> str | None:
+        _ = self.tokenizer
+        return self._tokenizer_error
+
+    def new_parser(self) -> Any:
+        """A fresh parser instance, built the way the host builds one for a request."""
+        return self.parser_cls(self.tokenizer)
+
+    def new_reasoner(self) -> Any:
+        factory: Callable[[Any], Any] | None = getattr(self.reasoner_cls, "from_tokenizer", None)
+        return factory(self.tokenizer) if factory is not None else self.reasoner_cls(self.tokenizer)
+
+    def single_token_ids(self) -> dict[str, int]:
+        """Markers that are single tokens of this subject's tokenizer, with their ids."""
+        tokenizer, markers = self.tokenizer, self.markers
+        if tokenizer is None or markers is None:
+            return {}
+        found = {}
+        for marker in markers.every:
+            ids = tokenizer.encode(marker, add_special_tokens=False)
+            if len(ids) == 1:
+                found[marker] = int(ids[0])
+        return found
