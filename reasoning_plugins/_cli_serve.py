@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "carry only the keys that have text, as vLLM's do")
     parsing.add_argument("--tool-call-parser", metavar="NAME", default=None,
                          help="parse tool calls from the content with this parser, e.g. hermes")
+    parsing.add_argument("--stream-interval", type=_positive_int, metavar="N", default=1,
+                         help="after the first token, stream text every N tokens (default: 1, every "
+                              "token); larger values cost less under heavy load")
     parsing.add_argument("--delta-keys", choices=("full", "sparse"), default=None,
                          help="which keys each streamed delta carries: full (content and "
                               "reasoning_content always, null when empty; the default) or sparse "

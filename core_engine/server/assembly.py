@@ -14,7 +14,7 @@ from reasoning_plugins.tool_parsers.base import ToolCall, ToolCallDelta
 
 from .planning import ChatPlan
 
-__all__ = ["ParserFactory", "Piece", "StreamSplitter", "Whole", "split_whole"]
+__all__ = ["ParserFactory", "Piece", "StreamSplitter", "Whole", "merge_pieces", "split_whole"]
 
 ParserFactory = Callable[[], Any]
 
@@ -83,6 +83,28 @@ class StreamSplitter:
         text = "".join(p for p in (delta.content if delta else None, tail.content) if p) or None
         calls = (delta.tool_calls if delta else []) + tail.tool_calls
         return Piece(content=text, tool_calls=calls)
+
+
+def merge_pieces(a: Piece, b: Piece) -> Piece:
+    """One piece saying what ``a`` then ``b`` say (argument fragments of one call joined)."""
+    if not a:
+        return b
+    if not b:
+        return a
+    calls = list(a.tool_calls)
+    for delta in b.tool_calls:
+        last = calls[-1] if calls else None
+        if last is not None and last.index == delta.index and delta.id is None:
+            calls[-1] = ToolCallDelta(last.index, last.id, last.name, (last.arguments or "") + (delta.arguments or ""))
+        else:
+            calls.append(delta)
+    return Piece(reasoning=_join(a.reasoning, b.reasoning), content=_join(a.content, b.content), tool_calls=calls)
+
+
+def _join(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 def split_whole(plan: ChatPlan, reasoning_parser: Any | None, text: str) -> Whole:

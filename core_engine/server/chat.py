@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .assembly import Piece, StreamSplitter, split_whole
+from .assembly import Piece, StreamSplitter, merge_pieces, split_whole
 from .config import ServerConfig
 from .errors import ApiError
 from .planning import ChatPlan, EngineLike
@@ -86,9 +86,18 @@ class ChatRunner:
         }
 
     async def stream(self, plan: ChatPlan, gen: AsyncIterator[Any], first: Any) -> AsyncIterator[bytes]:
-        """Yield the SSE events of a started request, ending with ``[DONE]``."""
+        """Yield the SSE events of a started request, ending with ``[DONE]``.
+
+        The first text goes out at once; after that, text is sent every ``stream_interval``
+        engine outputs (1 = each token), and the final text, the finish reason, the usage and
+        ``[DONE]`` leave in one write.
+        """
         encoder = ChunkEncoder(plan, full_keys=self.config.delta_keys == "full")
         splitter = StreamSplitter(plan, self.reasoning_parser())
+        interval = self.config.stream_interval
+        pending = Piece()
+        since_sent = 0
+        started = False
         out = first
         try:
             while True:
@@ -96,41 +105,28 @@ class ChatRunner:
                 if out.finished:
                     break
                 if piece:
-                    yield encoder.delta(piece)
+                    pending = merge_pieces(pending, piece) if pending else piece
+                since_sent += 1
+                if pending and (since_sent >= interval or not started):
+                    yield encoder.delta(pending)
+                    pending = Piece()
+                    since_sent = 0
+                    started = True
                 out = await gen.__anext__()
-            tail = splitter.finish()
-            merged = _merge(piece, tail)
-            if merged:
-                yield encoder.delta(merged)
+            last = merge_pieces(merge_pieces(pending, piece), splitter.finish())
             reason = _finish_reason(out.finish_reason, splitter.num_tool_calls > 0)
-            yield encoder.delta(Piece(), finish_reason=reason)
+            end = [encoder.delta(last)] if last else []
+            end.append(encoder.delta(Piece(), finish_reason=reason))
             if plan.include_usage:
-                yield encoder.usage(out.prompt_tokens, out.completion_tokens, out.reasoning_tokens)
-            yield DONE
+                end.append(encoder.usage(out.prompt_tokens, out.completion_tokens, out.reasoning_tokens))
+            end.append(DONE)
+            yield b"".join(end)
         except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
             log.exception("request %s failed while streaming", plan.request_id)
             yield error_event(f"generation failed: {exc}")
             yield DONE
         finally:
             await _close(gen)
-
-
-def _merge(a: Piece, b: Piece) -> Piece:
-    if not a:
-        return b
-    if not b:
-        return a
-    return Piece(
-        reasoning=_join(a.reasoning, b.reasoning),
-        content=_join(a.content, b.content),
-        tool_calls=a.tool_calls + b.tool_calls,
-    )
-
-
-def _join(a: str | None, b: str | None) -> str | None:
-    if a is None:
-        return b
-    return a if b is None else a + b
 
 
 def _finish_reason(engine_reason: str | None, has_tool_calls: bool) -> str:

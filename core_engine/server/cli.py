@@ -50,6 +50,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             max_tokens_limit=args.max_tokens_limit,
             delta_keys=args.delta_keys or ("sparse" if args.enable_reasoning else "full"),
             sampling_defaults=_generation_defaults(args.model),
+            stream_interval=args.stream_interval,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=out, flush=True)

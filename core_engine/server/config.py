@@ -23,6 +23,8 @@ class ServerConfig:
     ``hasattr(delta, "reasoning_content")`` tells the sections apart (vLLM).
     ``sampling_defaults`` (``temperature``, ``top_p``, ``top_k``) apply when a request leaves
     them out; the CLI reads them from the model's ``generation_config.json``.
+    ``stream_interval`` sends streamed text every N engine outputs (1: every token) after the
+    first, which is always sent at once; larger values mean fewer, larger writes under load.
     """
 
     reasoning_parser: str | None = None
@@ -34,6 +36,7 @@ class ServerConfig:
     max_tokens_limit: int | None = None
     delta_keys: DeltaKeys = "full"
     sampling_defaults: dict[str, float] = field(default_factory=dict)
+    stream_interval: int = 1
 
     def __post_init__(self) -> None:
         for name in ("reasoning_parser", "tool_call_parser", "served_model_name", "api_key"):
@@ -47,6 +50,9 @@ class ServerConfig:
                                                   or isinstance(self.max_tokens_limit, bool)
                                                   or self.max_tokens_limit < 1):
             raise ValueError(f"max_tokens_limit must be a positive integer or None, got {self.max_tokens_limit!r}")
+        if not isinstance(self.stream_interval, int) or isinstance(self.stream_interval, bool) \
+                or self.stream_interval < 1:
+            raise ValueError(f"stream_interval must be an integer >= 1, got {self.stream_interval!r}")
         unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
         if unknown:
             raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")

@@ -26,8 +26,9 @@ API_KEY = "test-secret-key"
 SERVERS: dict[str, list[str]] = {
     # LMDeploy/FastDeploy style deltas, tools parsed with hermes
     "main": ["--reasoning-parser", "deepseek-r1", "--tool-call-parser", "hermes"],
-    # vLLM style: --enable-reasoning, sparse deltas
-    "vllm": ["--enable-reasoning", "--reasoning-parser", "deepseek_r1", "--tool-call-parser", "hermes"],
+    # vLLM style: --enable-reasoning, sparse deltas; text streamed every 3 tokens
+    "vllm": ["--enable-reasoning", "--reasoning-parser", "deepseek_r1", "--tool-call-parser", "hermes",
+             "--stream-interval", "3"],
     # no reasoning parser; API key, strict model name and small limits
     "guarded": ["--api-key", API_KEY, "--served-model-name", "tiny", "--strict-model-name",
                 "--max-request-bytes", "65536", "--max-tokens-limit", "300"],

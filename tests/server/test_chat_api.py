@@ -214,3 +214,21 @@ def test_raw_protocol_errors(server: ServerProcess) -> None:
     wrong_method = httpx.get(url)
     assert wrong_method.status_code == 405
     assert server.stats()["status"] == "ok"
+
+
+def test_sparse_deltas_and_stream_interval(vllm_server: ServerProcess) -> None:
+    """With --enable-reasoning deltas carry only keys with text; --stream-interval 3 batches tokens."""
+    client = vllm_server.client()
+    kwargs = dict(model="m", messages=USER, temperature=0, max_tokens=60, extra_body={"reasoning_max_tokens": 10})
+    whole = client.chat.completions.create(**kwargs)  # type: ignore[call-overload]
+    chunks = list(client.chat.completions.create(stream=True, **kwargs))  # type: ignore[call-overload]
+    reasoning = "".join(getattr(c.choices[0].delta, "reasoning_content", "") or "" for c in chunks)
+    content = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert (reasoning or None, content or None) == (
+        whole.choices[0].message.reasoning_content, whole.choices[0].message.content)  # type: ignore[attr-defined]
+    for chunk in chunks:
+        extra = chunk.choices[0].delta.model_extra or {}
+        assert extra.get("reasoning_content", "x") is not None       # present only with text
+        assert chunk.choices[0].delta.content is None or chunk.choices[0].delta.content != ""
+    assert whole.usage is not None
+    assert len(chunks) <= 2 + (whole.usage.completion_tokens + 2) // 3 + 1
