@@ -41,8 +41,10 @@ class LogitsPipeline:
             return None
         if guided.phase is GuidedPhase.PREFIX:
             guided.phase = GuidedPhase.GRAMMAR
-            if guided.prefix_ids:
-                request.forced.extend(guided.prefix_ids)
+            # The model may already have started the prefix itself (e.g. written <tool_call>): finish it.
+            remaining = guided.prefix_ids[_written_prefix(request.output_token_ids, guided.prefix_ids):]
+            if remaining:
+                request.forced.extend(remaining)
                 return request.forced.popleft()
         if guided.phase is GuidedPhase.DONE:
             return self.eos_token_ids[0] if self.eos_token_ids else None
@@ -91,3 +93,11 @@ class LogitsPipeline:
             raise RuntimeError(f"request {request.request_id}: the grammar rejected token {token} that its own "
                                "mask allowed")
         return token
+
+
+def _written_prefix(output: list[int], prefix: list[int]) -> int:
+    """Length of the longest start of ``prefix`` that ``output`` already ends with."""
+    for size in range(min(len(prefix), len(output)), 0, -1):
+        if output[-size:] == prefix[:size]:
+            return size
+    return 0
