@@ -130,10 +130,11 @@ def test_guided_params_validation() -> None:
 def test_prefix_already_written_by_the_model_is_not_repeated(clean_engine: LLMEngine) -> None:
     """When the output already ends with the start of the prefix, only the rest of the prefix is forced."""
     engine = clean_engine
-    end_marker = engine.tokenizer.decode([engine.reasoner.force_end_token_ids[-1]])
+    forced = engine.reasoner.force_end_token_ids
+    end_marker = engine.tokenizer.decode(forced[-1:])
     guided = GuidedDecodingParams(regex="[a-c]{2}", prefix=end_marker + "!")
     params = SamplingParams(max_tokens=20, temperature=0.0, reasoning_max_tokens=0, guided=guided)
     result = run_to_completion(engine, {0: [("p", chat_prompt(engine, "Hi"), params)]})["p"]
-    # The budget forced "\n</think>"; the prefix "</think>!" then only adds "!".
-    assert re.fullmatch(r"\n</think>![a-c]{2}", result.text)
+    # The budget forced e.g. "\n</think>"; the prefix "</think>!" then only adds "!".
+    assert re.fullmatch(re.escape(engine.tokenizer.decode(forced)) + "![a-c]{2}", result.text)
     assert result.text.count(end_marker) == 1
