@@ -43,7 +43,7 @@ class _HermesStream(ToolCallStream):
     __slots__ = (
         "_prefix", "_suffix", "_state", "_partial", "_ws", "_after_block", "_calls",
         "_head", "_step", "_step_pos", "_key", "_name_raw", "_name_escape",
-        "_depth", "_in_string", "_escape", "_buffer", "_searched", "_out_content", "_out_calls",
+        "_depth", "_in_string", "_escape", "_buffer", "_window", "_out_content", "_out_calls",
     )
 
     def __init__(self, prefix: str, suffix: str) -> None:
@@ -118,7 +118,7 @@ class _HermesStream(ToolCallStream):
         self._in_string = False
         self._escape = False
         self._buffer: list[str] = []
-        self._searched = 0
+        self._window = ""
 
     # ------------------------------------------------------------------ content
     def _outside(self, text: str) -> str:
@@ -289,16 +289,16 @@ class _HermesStream(ToolCallStream):
 
     # ------------------------------------------------------------------ block end
     def _until_suffix(self, text: str) -> str:
-        self._buffer.append(text)
-        joined = "".join(self._buffer) if len(self._buffer) > 1 else text
-        start = max(0, self._searched - len(self._suffix) + 1)
-        end = joined.find(self._suffix, start)
+        # search only the new text and the few characters before it that could start the suffix
+        window = self._window + text
+        end = window.find(self._suffix)
         if end < 0:
-            self._buffer = [joined]
-            self._searched = len(joined)
+            self._buffer.append(text)
+            self._window = window[-(len(self._suffix) - 1):]
             return ""
-        body = joined[:end]
-        rest = joined[end + len(self._suffix):]
+        before = "".join(self._buffer)
+        body = before[:len(before) - len(self._window)] + window[:end]
+        rest = window[end + len(self._suffix):]
         state = self._state
         if state == _RAW:
             self._close_raw(body)
