@@ -6,8 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from .conftest import REPO, ServerProcess, server_env
 
 EXAMPLES = REPO / "examples"
@@ -97,10 +95,3 @@ def test_fastdeploy_thinking_curl_with_image(server: ServerProcess) -> None:
     body = json.loads(ok(run_example("fastdeploy_thinking_curl.sh", server)))
     assert body["error"]["param"] == "messages[0].content[0]"
 
-
-@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".sh")))
-def test_examples_differ_from_seeds_only_in_base_url(name: str) -> None:
-    """Every example takes its address from the environment, defaulting to the seed's."""
-    text = (EXAMPLES / name).read_text()
-    assert "OPENAI_BASE_URL" in text or "BASE_URL" in text
-    assert any(port in text for port in (":8000", ":23333", ":8192", ":8390"))
