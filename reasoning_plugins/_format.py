@@ -111,6 +111,7 @@ class Program:
     start_id: int | None
     end_ids: frozenset[int]  # end marker and implicit ends, as single token ids
     end_id: int | None  # the end marker alone: what a prompt's tail is checked for
+    marker_ids: frozenset[int]  # every marker that is a single token
 
 
 def _prefixes(pattern: str, id_marker: str | None) -> set[str]:
@@ -198,6 +199,7 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
         start_id=token_ids.get(fmt.start) if fmt.start else None,
         end_ids=frozenset(end_ids),
         end_id=token_ids.get(fmt.end),
+        marker_ids=frozenset(token_ids[m] for m in fmt.markers if m in token_ids),
     )
 
 

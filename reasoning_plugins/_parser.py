@@ -208,7 +208,7 @@ class DeclarativeParser(ReasoningParser):
         mode: Mode | str | None = None,
     ) -> ReasoningStream:
         resolved = self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
-        return ReasoningStream(self._program, resolved)
+        return ReasoningStream(self._program, resolved, getattr(self.model_tokenizer, "decode", None))
 
     def parse(
         self,
@@ -266,7 +266,9 @@ class DeclarativeParser(ReasoningParser):
                 return True
             if token == start_id:
                 return False
-        return self.resolve_mode(**self._bound) is Mode.CONTENT
+        mode = self.resolve_mode(**self._bound)
+        # a model that may open reasoning itself and did not, with its first token, answered directly
+        return mode is Mode.CONTENT or (mode is Mode.AWAIT_START and start_id is not None and len(input_ids) > 0)
 
     def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
         program = self._program
@@ -277,7 +279,9 @@ class DeclarativeParser(ReasoningParser):
                 return list(input_ids[index + 1 :])
             if token in implicit:
                 return list(input_ids[index:])
-        return list(input_ids) if self.resolve_mode(**self._bound) is Mode.CONTENT else []
+        mode = self.resolve_mode(**self._bound)
+        answered_directly = mode is Mode.AWAIT_START and bool(input_ids) and input_ids[0] != program.start_id
+        return list(input_ids) if mode is Mode.CONTENT or answered_directly else []
 
 
 def _capabilities(fmt: ReasoningFormat) -> frozenset[str]:

@@ -139,7 +139,9 @@ class DeclarativeReasoner(Reasoner):
                 return True
             if token == start_id:
                 return False
-        return self._default_mode() is Mode.CONTENT
+        mode = self._default_mode()
+        # a model that may open reasoning itself and did not, with its first token, answered directly
+        return mode is Mode.CONTENT or (mode is Mode.AWAIT_START and start_id is not None and len(input_ids) > 0)
 
     def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
         for index, token in enumerate(input_ids):
@@ -147,7 +149,9 @@ class DeclarativeReasoner(Reasoner):
                 return list(input_ids[index + 1 :])
             if token in self.implicit_end_ids:
                 return list(input_ids[index:])
-        return list(input_ids) if self._default_mode() is Mode.CONTENT else []
+        mode = self._default_mode()
+        answered_directly = mode is Mode.AWAIT_START and bool(input_ids) and input_ids[0] != self.start_token_id
+        return list(input_ids) if mode is Mode.CONTENT or answered_directly else []
 
     def start(
         self, prompt_token_ids: Sequence[int] = (), *, request: Any = None, mode: Mode | str | None = None

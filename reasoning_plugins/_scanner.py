@@ -8,7 +8,7 @@ paths run the same code and cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._format import (
     CONTENT,
@@ -35,10 +35,11 @@ class ReasoningStream:
     held back because it could have been the start of a marker.
     """
 
-    __slots__ = ("_program", "_phase", "_held", "_seen_chars", "_finished", "mode", "reasoning_ended")
+    __slots__ = ("_program", "_phase", "_held", "_seen_chars", "_finished", "_decode", "mode", "reasoning_ended")
 
-    def __init__(self, program: Program, mode: Mode) -> None:
+    def __init__(self, program: Program, mode: Mode, decode: Callable[[list[int]], str] | None = None) -> None:
         self._program = program
+        self._decode = decode  # token ids -> text; places a marker whose text an engine skipped
         self.mode = mode
         self._phase: Phase = program.phases[initial_phase(program, mode)]
         self._held = ""
@@ -102,6 +103,7 @@ class ReasoningStream:
         reasoning = ""
         content = ""
         delta_start = len(held)
+        id_seq = ids
         if ids is not None and len(ids) > _FEW_IDS:
             ids = frozenset(ids)
         while True:
@@ -110,7 +112,7 @@ class ReasoningStream:
                 content += buf
                 return reasoning, content
             if phase.anchored:
-                if not buf and not final:
+                if not buf and not final and (ids is None or phase.name != "await"):
                     return reasoning, content
                 consumed, emitted, keep = self._anchored(phase, buf, ids, final)
                 if keep:
@@ -136,11 +138,9 @@ class ReasoningStream:
                         pos = buf.find(rule.pattern)
                         if pos >= 0 and (best is None or pos < best_pos or (pos == best_pos and len(rule.pattern) > len(best.pattern))):
                             best_pos, best = pos, rule
+            skipped = 0  # chars consumed with a marker whose text the engine skipped
             if best is None and ids is not None:
-                best_pos, best = self._marker_without_text(phase, buf, ids, delta_start)
-                skipped = best is not None
-            else:
-                skipped = False
+                best_pos, best, skipped = self._marker_without_text(phase, buf, ids, id_seq, delta_start)
             if best is None:
                 keep = 0 if final else self._holdback(phase, buf, ids is not None)
                 text = buf[: len(buf) - keep] if keep else buf
@@ -160,7 +160,7 @@ class ReasoningStream:
             if action == IMPLICIT_END:
                 buf = buf[best_pos:]
             else:
-                buf = buf[best_pos + (0 if skipped else len(best.pattern)) :]
+                buf = buf[best_pos + (skipped - 1 if skipped else len(best.pattern)) :]
             delta_start = 0
             if action == DROP:
                 continue
@@ -168,7 +168,7 @@ class ReasoningStream:
                 self.reasoning_ended = True
             self._phase = self._program.phases[phase.next_phase[action]]
             if skipped:
-                ids = None  # the marker the ids announced has been placed
+                ids = id_seq = None  # the marker the ids announced has been placed
 
     def _holdback(self, phase: Phase, buf: str, by_ids: bool) -> int:
         """Length of the longest suffix of ``buf`` that could still grow into a marker."""
@@ -181,15 +181,36 @@ class ReasoningStream:
                 return k
         return 0
 
-    def _marker_without_text(self, phase: Phase, buf: str, ids, delta_start: int):
-        """Engines that skip special tokens send a marker's id with no text: place it anyway."""
+    def _marker_without_text(self, phase: Phase, buf: str, ids, id_seq, delta_start: int):
+        """Engines that skip special tokens send a marker's id with no text: place it anyway.
+
+        Returns (position, rule, consumed + 1) or (-1, None, 0). The position comes from decoding
+        the delta's ids before the marker when a tokenizer is known.
+        """
         for rule in phase.rules:
-            if rule.marker_id is not None and rule.action != DROP and rule.marker_id in ids:
-                if rule.pattern != rule.marker_text or rule.marker_text in buf:
-                    continue
-                first = next(iter(ids)) if isinstance(ids, frozenset) else ids[0]
-                return (delta_start if first == rule.marker_id else len(buf)), rule
-        return -1, None
+            if rule.marker_id is None or rule.action == DROP or rule.pattern != rule.marker_text:
+                continue
+            if rule.marker_id not in ids or rule.marker_text in buf:
+                continue
+            pos = self._position_of(rule.marker_id, buf, id_seq, delta_start)
+            consumed = 1
+            # the format's trimmed newline before the marker belongs to it, text or not
+            if pos > 0 and buf[pos - 1] == "\n" and any(r.pattern == "\n" + rule.marker_text for r in phase.rules):
+                pos -= 1
+                consumed = 2
+            return pos, rule, consumed
+        return -1, None, 0
+
+    def _position_of(self, marker_id: int, buf: str, id_seq, delta_start: int) -> int:
+        """Where in ``buf`` the text of a marker that arrived as an id alone would have been."""
+        index = list(id_seq).index(marker_id)
+        if index == 0:
+            return delta_start
+        if self._decode is None:
+            return len(buf)
+        markers = self._program.marker_ids
+        before = [t for t in id_seq[:index] if t not in markers]
+        return min(len(buf), delta_start + len(self._decode(before)))
 
     def _anchored(self, phase: Phase, buf: str, ids, final: bool) -> tuple[int, str, bool]:
         """Decide an anchored phase. Returns (chars consumed, content emitted, hold everything)."""
@@ -198,12 +219,18 @@ class ReasoningStream:
             start = program.fmt.start or ""
             stripped = buf.lstrip()
             lead = len(buf) - len(stripped)
+            gated = ids is not None and program.start_id is not None
+            if gated and program.start_id in ids and start not in buf:
+                # the start marker's id arrived without its text: whitespace before it is markup
+                pos = self._position_of(program.start_id, buf, ids, 0) if not isinstance(ids, frozenset) else lead
+                if not buf[:pos].strip():
+                    self._phase = program.phases["reason"]
+                    return pos, "", False
             if not stripped:
                 if final:
                     self._phase = program.phases["content"]
                     return 0, "", False
                 return 0, "", True
-            gated = ids is not None and program.start_id is not None
             if stripped.startswith(start) and (not gated or program.start_id in ids):
                 self._phase = program.phases["reason"]
                 return lead + len(start), "", False
