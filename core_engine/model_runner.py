@@ -39,19 +39,20 @@ class ModelRunner:
                 slots.append(request.blocks[pos // bs] * bs + pos % bs)
             groups.append(build_group(0, [1] * num_decode, positions[:], [r.blocks for r in decode], bs,
                                       self.query_groups, self.dtype, self.device))
-        if num_decode < len(requests):
-            prefill = requests[num_decode:]
-            lens = counts[num_decode:]
+        first = num_decode
+        for group in _prefill_groups(counts[num_decode:]):
+            prefill = requests[first:first + len(group)]
             starts = []
-            for request, count in zip(prefill, lens):
+            for request, count in zip(prefill, group):
                 start = request.num_computed
                 starts.append(start)
                 ids.extend(request.token_ids[start:start + count])
                 positions.extend(range(start, start + count))
                 blocks = request.blocks
                 slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
-            groups.append(build_group(num_decode, lens, starts, [r.blocks for r in prefill], bs, self.query_groups,
-                                      self.dtype, self.device))
+            groups.append(build_group(len(ids) - sum(group), group, starts, [r.blocks for r in prefill], bs,
+                                      self.query_groups, self.dtype, self.device))
+            first += len(group)
         ends = list(itertools.accumulate(counts))
         last_index = [ends[row] - 1 for row in sample_rows]
         keep = torch.tensor(last_index, dtype=torch.long, device=self.device) if last_index else 1
@@ -66,3 +67,17 @@ class ModelRunner:
             )
         logits = out.logits[0].float()
         return logits if last_index else logits[:0]
+
+
+def _prefill_groups(counts: list[int]) -> list[list[int]]:
+    """Split consecutive prefill chunks so that padding at most doubles a group's query rows."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for count in counts:
+        if current and max(max(current), count) * (len(current) + 1) > 2 * (sum(current) + count):
+            groups.append(current)
+            current = []
+        current.append(count)
+    if current:
+        groups.append(current)
+    return groups

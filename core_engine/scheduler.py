@@ -19,7 +19,7 @@ from .request import Request, RequestStatus
 
 @dataclass(slots=True)
 class ScheduledBatch:
-    """Requests of one step, decodes (one token each) first, and how many tokens each contributes."""
+    """Requests of one step (decodes first, then prefill chunks longest first) and their new token counts."""
 
     requests: list[Request]
     num_new_tokens: list[int]
@@ -81,7 +81,9 @@ class Scheduler:
                 self.running.append(request)
                 chosen.append((request, count))
                 budget -= count
-        chosen.sort(key=lambda item: item[1] != 1)
+        # Decodes first (one unpadded attention group), then prefill chunks longest first, so that
+        # chunks of similar length are neighbours and pad little when attended together.
+        chosen.sort(key=lambda item: (item[1] != 1, -item[1]))
         return ScheduledBatch([r for r, _ in chosen], [n for _, n in chosen], preempted)
 
     def _preempt(self, request: Request) -> None:
