@@ -16,7 +16,6 @@ from ._registry import CHECKS, Check
 from ._results import CheckFailed, CheckResult, CheckSkipped, Report
 from ._runner import check_names, run_check, run_checks
 from ._subject import Context, Markers, Settings, Subject
-from ._testing import ParserConformance
 
 __all__ = [
     "CHECKS",
@@ -34,3 +33,12 @@ __all__ = [
     "run_check",
     "run_checks",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The pytest base class imports pytest: load it only when asked for.
+    if name == "ParserConformance":
+        from .testing import ParserConformance
+
+        return ParserConformance
+    raise AttributeError(f"module 'conformance' has no attribute {name!r}")

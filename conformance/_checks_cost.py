@@ -23,6 +23,7 @@ _SHALLOW_WORDS = 50
 _ABSOLUTE_SLACK_S = 1e-6  # per token: below a microsecond, differences are timer noise
 _ADAPTER_NOISE = 0.15  # share of the subtracted adapter cost allowed as noise
 _ATTEMPTS = 3
+_CLEARLY = 4.0  # this far over the bound no load spike explains it: no retry
 
 
 class _NullSeedParser(ReasoningParser):
@@ -153,7 +154,7 @@ def linear_cost(subject: Subject) -> str:
                 deep_cost, adapter = _measure(subject, ctx, _join(opening + deep), timed, seed_path, through_seed)
                 # Subtracting the adapter's cost leaves its timing noise: allow a fraction of it.
                 allowed = settings.cost_bound * shallow_cost + _ABSOLUTE_SLACK_S + _ADAPTER_NOISE * adapter
-                if deep_cost <= allowed:
+                if deep_cost <= allowed or deep_cost > _CLEARLY * allowed:
                     break
             figures.append(f"{path}/{label} {shallow_cost * 1e6:.1f}->{deep_cost * 1e6:.1f}")
             if deep_cost > allowed:

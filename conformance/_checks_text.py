@@ -21,9 +21,14 @@ __all__ = ["bounded_holdback", "lossless", "no_marker_leak", "robust_unicode"]
 # per token only.
 _HOLDBACK_CHAR_LIMIT = 160
 
-def structured_cases(subject: Subject) -> Iterator[tuple[Started, Sample]]:
-    """Well-formed outputs for every context the parser understands."""
+def structured_cases(subject: Subject, one_per_kind: bool = False) -> Iterator[tuple[Started, Sample]]:
+    """Well-formed outputs for every context the parser understands (or, with ``one_per_kind``,
+    for the first context of each kind: reasoning, content, ...)."""
+    kinds: set[str | None] = set()
     for started in contexts(subject):
+        if one_per_kind and started.starts in kinds:
+            continue
+        kinds.add(started.starts)
         for sample in samples_for(subject, started):
             yield started, sample
 
@@ -103,12 +108,13 @@ def bounded_holdback(subject: Subject) -> None:
     """Text that cannot be part of a marker is released in the same delta that brought it.
 
     After each delta whose text so far cannot end inside a marker, the stream has emitted
-    exactly what parse() decides for that text so far. Users see reasoning as it is written,
+    exactly what parse() decides for that text so far (one context of each kind: reasoning
+    open, content, awaiting a start marker). Users see reasoning as it is written,
     not in bursts or only at the end.
     """
     markers = subject.markers
     assert markers is not None
-    for started, sample in structured_cases(subject):
+    for started, sample in structured_cases(subject, one_per_kind=True):
         ctx = started.ctx
         for how, _text, deltas in chunkings(subject, sample.text, _HOLDBACK_CHAR_LIMIT):
             stream = subject.new_parser().start_stream(**ctx.kwargs())

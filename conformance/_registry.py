@@ -67,12 +67,12 @@ def not_applicable(chk: Check, subject: Subject) -> CheckSkipped | None:
         return CheckSkipped("parser", f"no reasoning parser is registered as {subject.name!r} (only a reasoner)")
     if REASONER in chk.needs and subject.reasoner_cls is None:
         return CheckSkipped("reasoner", f"no reasoner is registered as {subject.name!r}")
-    for capability in chk.requires:
-        if not subject.has(capability):
-            return CheckSkipped(capability, f"the parser does not declare the {capability!r} capability")
     for capability in chk.excluded_by:
         if subject.has(capability):
             return CheckSkipped(capability, f"the parser declares {capability!r}, so this does not apply")
+    for capability in chk.requires:
+        if not subject.has(capability):
+            return CheckSkipped(capability, f"the parser does not declare the {capability!r} capability")
     if MARKERS in chk.needs and subject.markers is None:
         return CheckSkipped(
             "markers",

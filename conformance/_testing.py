@@ -1,3 +1,0 @@
-"""placeholder replaced below"""
-class ParserConformance:  # noqa
-    pass
