@@ -8,5 +8,7 @@ VENV="${VENV:-.venv}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 echo "[test] pytest"
 "$VENV/bin/python" -m pytest "$@"
+echo "[test] extra/: the plugin distribution's own tests and conformance run"
+(cd extra && "../$VENV/bin/python" -m pytest)
 echo "[test] reasoning-plugins check --all"
 "$VENV/bin/reasoning-plugins" check --all
