@@ -102,7 +102,13 @@ class ReasoningParser:
         mode: Mode | str | None = None,
     ) -> tuple[str | None, str | None]:
         """Split a complete output into (reasoning, content); ``None`` marks an empty section."""
-        reasoning, content = self.extract_reasoning_content(text or "", request)
+        result = self.extract_reasoning_content(text or "", request)
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise TypeError(
+                f"{type(self).__name__}.extract_reasoning_content returned {result!r}; "
+                f"it must return a (reasoning, content) tuple (use None for an empty section)"
+            )
+        reasoning, content = result
         return (reasoning or None, content or None)
 
 

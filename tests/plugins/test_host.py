@@ -61,8 +61,29 @@ def test_provenance_of_every_name(site):
     assert parsers["answer-tag"]["aliases"] == ["answertag"]
     assert parsers["example"]["distribution"] == "rp-test-good"  # registered by the seed decorator
     assert parsers["example"]["plugin"] == "seedparsers"
+    assert parsers["example"]["status"] == "ok"
     assert parsers["deepseek-r1"]["plugin"] == "builtin"
     assert listing["reasoners"]["answer-tag"]["status"] == "ok"
+
+
+def test_seed_example_from_a_distribution_runs(site):
+    """The seed's ExampleParser shipped in an outside distribution is found, built and called."""
+    result = run_with(site, """
+        import json
+        from reasoning_plugins import get_parser
+        parser = get_parser("example", tokenizer=None)
+        streamed = parser.extract_reasoning_content_streaming("", "x", "x", [], [], [1])
+        try:
+            parser.parse("x")
+            error = None
+        except TypeError as exc:
+            error = str(exc)
+        print(json.dumps({"class": type(parser).__name__, "module": type(parser).__module__,
+                          "streamed": streamed, "error": error}))
+    """)
+    assert result["class"] == "ExampleParser" and result["module"] == "rp_test_good.seed_example"
+    assert result["streamed"] is None  # its body is only a docstring, as in the seed
+    assert "must return a (reasoning, content) tuple" in result["error"]
 
 
 def test_broken_plugin_is_reported_and_others_work(site):
