@@ -153,6 +153,7 @@ def robust_unicode(subject: Subject) -> None:
     def body(example: tuple[int, str, list[int]]) -> None:
         index, text, cuts = example
         ctx = started[index % len(started)].ctx
+        tokens = per_token(tokenizer, text)[1] if tokenizer is not None else None
         step = "parse()"
         try:
             run_parse(subject.new_parser(), ctx, text)
@@ -163,11 +164,10 @@ def robust_unicode(subject: Subject) -> None:
             run_stream(subject.new_parser(), ctx, pieces)
             step = "extract_reasoning_content_streaming()"
             run_seed(subject.new_parser(), pieces)
-            if tokenizer is not None:
-                decoded, deltas = per_token(tokenizer, text)
-                ids = [i for _, d in deltas for i in d or ()]
+            if tokens is not None:
+                ids = [i for _, d in tokens for i in d or ()]
                 step = "feed() with token ids"
-                run_stream(subject.new_parser(), ctx, regroup(deltas, [1, 3, 2]))
+                run_stream(subject.new_parser(), ctx, regroup(tokens, [1, 3, 2]))
                 parser = subject.new_parser()
                 step = "is_reasoning_end()"
                 parser.is_reasoning_end(ids)

@@ -11,7 +11,7 @@ from ._registry import CHECKS, Check, not_applicable
 from ._results import FAIL, PASS, SKIP, CheckFailed, CheckResult, CheckSkipped, Report
 from ._subject import Settings, Subject
 
-__all__ = ["check_names", "run_check", "run_checks"]
+__all__ = ["FAIL", "PASS", "SKIP", "check_names", "run_check", "run_checks"]
 
 Progress = Callable[[Subject, Check, CheckResult], None]
 
@@ -102,5 +102,3 @@ def run_checks(
     report.seconds = time.perf_counter() - started
     return report
 
-
-__all__ += ["FAIL", "PASS", "SKIP"]

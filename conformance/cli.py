@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_checks(subjects, checks=checks, settings=settings, progress=progress)
     if progress is not None:
         progress.close()
-    _add_load_problems(report, broken, host.failures)
+    _add_load_problems(report, broken)
     if args.json:
         payload = report.to_dict()
         payload["plugin_load_failures"] = [f.to_dict() for f in host.failures]
@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.ok and not host.failures else 1
 
 
-def _add_load_problems(report: Report, broken: list[CheckResult], failures: list) -> None:
+def _add_load_problems(report: Report, broken: list[CheckResult]) -> None:
+    """Names that could not be loaded (a duplicate, an import error) appear as a failed 'load' row."""
     if broken:
         if "load" not in report.checks:
             report.checks.insert(0, "load")

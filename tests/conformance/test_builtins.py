@@ -8,25 +8,10 @@ from conformance import CHECKS, Settings, Subject, check_names, run_check
 
 BUILTINS = ("deepseek-r1", "qwq", "ernie-45-vl", "ernie-45-vl-thinking", "ernie-x1")
 
-# Known defects of the built-ins, found by this suite. Each xfail is strict: it turns into a
-# failure the day the defect is fixed, so the entry must then be removed.
-_HIDDEN_MARKER_MID_DELTA = (
-    "scanner: an end marker that arrives as its id with empty text (skip_special_tokens) inside a "
-    "multi-token delta is placed at the end of the delta: feed('R') then feed('\\n\\n\\nC', "
-    "ids=[\\n, </think>, \\n\\n, C]) gives reasoning 'R\\n\\n\\nC', content None; expected 'R\\n', '\\n\\nC'"
-)
-_HIDDEN_END_KEEPS_TRIMMED_NEWLINE = (
-    "ernie-x1: with '</think>' hidden (id, empty text) the newline before it is not trimmed: "
-    "per-token 'R','\\n','' (</think>),'\\n\\n','C' gives reasoning 'R\\n'; parse('R\\n</think>\\n\\nC') gives 'R' "
-    "(and the multi-token defect above)"
-)
-KNOWN_DEFECTS = {
-    ("deepseek-r1", "marker_id_without_text"): _HIDDEN_MARKER_MID_DELTA,
-    ("qwq", "marker_id_without_text"): _HIDDEN_MARKER_MID_DELTA,
-    ("ernie-45-vl", "marker_id_without_text"): _HIDDEN_MARKER_MID_DELTA,
-    ("ernie-45-vl-thinking", "marker_id_without_text"): _HIDDEN_MARKER_MID_DELTA,
-    ("ernie-x1", "marker_id_without_text"): _HIDDEN_END_KEEPS_TRIMMED_NEWLINE,
-}
+# Known defects of the built-ins, found by this suite: (name, check) -> precise description.
+# Each becomes a strict xfail, which turns into a failure the day the defect is fixed, so the
+# entry must then be removed. Empty: every defect found so far has been fixed.
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 _subjects: dict[tuple[str, str | None], Subject] = {}
 
