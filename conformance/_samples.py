@@ -224,6 +224,8 @@ def contexts(subject: Subject) -> list[Started]:
         found.append(Started(Context("mode=reasoning", request=_request(), mode="reasoning"), "reasoning"))
         found.append(Started(Context("mode=content", request=_request(), mode="content"), "content"))
         found.append(Started(Context("model_status=think_start", request=_request(), mode="think_start"), "reasoning"))
+        if start:
+            found.append(Started(Context("mode=await_start", request=_request(), mode="await_start"), "await"))
         if markers and markers.content_wrapper:
             found.append(
                 Started(Context("model_status=response_start", request=_request(), mode="response_start"), "response")

@@ -99,3 +99,20 @@ def test_failing_plugin_exits_1_with_reason() -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert ["no_marker_leak", "FAIL", "[1]"] in [line.split() for line in done.stdout.splitlines()]
     assert "[1] leaky / no_marker_leak: " in done.stdout and "holds marker text" in done.stdout
+
+
+def test_name_that_cannot_load_is_a_failed_row() -> None:
+    """A name two providers claim cannot be checked: it shows as a failed 'load' row and exit 1."""
+    done = _run_script(
+        """
+        from reasoning_plugins import ReasoningParserManager
+        from reasoning_plugins.cli import main
+        from tests.conformance.plugins import GoodSeedParser
+
+        ReasoningParserManager.register_module(["qwq"])(GoodSeedParser)
+        raise SystemExit(main(["check", "qwq", "-q", "--checks", "stream_whole"]))
+        """
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert ["load", "FAIL", "[1]"] in [line.split() for line in done.stdout.splitlines()]
+    assert "DuplicatePluginError" in done.stdout and "registered by both" in done.stdout
