@@ -9,7 +9,8 @@ generated tokens each, greedy, ``ignore_eos``) runs twice, side by side:
   load generator costs little of the shared CPU).
 
 The ratio server/offline tokens per second is the server's overhead (target at 32 clients: at
-least 0.8). Run as a script for a table (``python benchmarks/bench_server.py [--json out.json]``)
+least 0.8). A third column runs the workload on an in-process ``AsyncLLMEngine`` (the engine on its
+background thread, no HTTP), so server/async isolates the cost of HTTP, SSE and parsing. Run as a script for a table (``python benchmarks/bench_server.py [--json out.json]``)
 or with pytest-benchmark (``pytest benchmarks/bench_server.py``), which records the figures in
 ``extra_info``.
 """
@@ -40,8 +41,10 @@ class Level:
     clients: int
     requests: int
     offline_tok_s: float
+    async_tok_s: float
     server_tok_s: float
     ratio: float
+    ratio_async: float
     ttft_p50_ms: float
     ttft_p90_ms: float
 
@@ -64,6 +67,29 @@ def run_offline(llm: Any, clients: int, requests: int, max_tokens: int) -> float
     return tokens / (time.perf_counter() - start)
 
 
+async def run_async_engine(engine: Any, clients: int, requests: int, max_tokens: int) -> float:
+    """The same workload on an in-process AsyncLLMEngine: the engine's threading without HTTP."""
+    from core_engine import SamplingParams
+
+    params = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
+    prompts = [engine.build_prompt(conv) for conv in conversations(requests)]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+    tokens = 0
+
+    async def worker() -> None:
+        nonlocal tokens
+        while not queue.empty():
+            i = queue.get_nowait()
+            async for out in engine.generate(f"bench-{time.monotonic_ns()}-{i}", prompts[i], params):
+                tokens += len(out.new_token_ids)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return tokens / (time.perf_counter() - start)
+
+
 # ---------------------------------------------------------------------------------------- server
 def free_port() -> int:
     with socket.socket() as sock:
@@ -71,13 +97,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_server(port: int, log_path: Path, flags: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "core_engine.server", "--port", str(port), "--reasoning-parser", PARSER,
-             "--log-level", "warning"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--log-level", "warning", *flags], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -153,42 +179,62 @@ async def run_server_load(port: int, clients: int, requests: int, max_tokens: in
 
 
 # ------------------------------------------------------------------------------------------ main
-def measure(max_tokens: int = 128, rounds: int = 2, levels: tuple[int, ...] = CONCURRENCY,
-            log_dir: Path | None = None) -> list[Level]:
+def measure(max_tokens: int = 128, rounds: int = 2, levels: tuple[int, ...] = CONCURRENCY, repeats: int = 3,
+            log_dir: Path | None = None, server_flags: tuple[str, ...] = ()) -> list[Level]:
+    """Offline and server runs alternate ``repeats`` times per level; medians are reported.
+
+    Alternating pairs keep a busy machine's load swings from favouring one side.
+    """
     import torch
 
-    from core_engine import LLM
+    from core_engine import LLM, AsyncLLMEngine, EngineConfig
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     port = free_port()
     log_path = (log_dir or Path("/tmp")) / f"bench-server-{port}.log"
-    server = start_server(port, log_path)
+    server = start_server(port, log_path, server_flags)
     llm = LLM(reasoning_parser=PARSER)
+    engine = AsyncLLMEngine(EngineConfig(reasoning_parser=PARSER))
     results = []
     try:
-        # warm both paths (first requests compile kernels and fill caches)
+        # warm every path (first requests compile kernels and fill caches)
         run_offline(llm, 2, 2, 8)
+        asyncio.run(run_async_engine(engine, 2, 2, 8))
         asyncio.run(run_server_load(port, 2, 2, 8))
         for clients in levels:
             requests = max(clients * rounds, 8)
-            offline = run_offline(llm, clients, requests, max_tokens)
-            served, ttfts = asyncio.run(run_server_load(port, clients, requests, max_tokens))
+            offline, in_process, served, ratios, ratios_async, ttfts = [], [], [], [], [], []
+            for _ in range(repeats):
+                offline.append(run_offline(llm, clients, requests, max_tokens))
+                in_process.append(asyncio.run(run_async_engine(engine, clients, requests, max_tokens)))
+                tok_s, first = asyncio.run(run_server_load(port, clients, requests, max_tokens))
+                served.append(tok_s)
+                ratios.append(tok_s / offline[-1])
+                ratios_async.append(tok_s / in_process[-1])
+                ttfts.extend(first)
             ttfts.sort()
             results.append(Level(
-                clients=clients, requests=requests, offline_tok_s=offline, server_tok_s=served,
-                ratio=served / offline, ttft_p50_ms=statistics.median(ttfts) * 1000,
+                clients=clients, requests=requests, offline_tok_s=statistics.median(offline),
+                async_tok_s=statistics.median(in_process), server_tok_s=statistics.median(served),
+                ratio=statistics.median(ratios), ratio_async=statistics.median(ratios_async),
+                ttft_p50_ms=statistics.median(ttfts) * 1000,
                 ttft_p90_ms=ttfts[min(len(ttfts) - 1, int(0.9 * len(ttfts)))] * 1000))
     finally:
+        engine.shutdown()
         server.terminate()
         server.wait(timeout=30)
     return results
 
 
 def table(results: list[Level]) -> str:
-    lines = ["clients  requests  offline tok/s  server tok/s  ratio  TTFT p50 ms  TTFT p90 ms"]
+    lines = ["clients  requests  offline tok/s  async tok/s  server tok/s  server/offline  server/async"
+             "  TTFT p50 ms  TTFT p90 ms",
+             "(offline: LLM.chat; async: in-process AsyncLLMEngine, no HTTP; server: streaming over HTTP."
+             " Medians of alternating runs; ratios are medians of the paired ratios)"]
     for r in results:
-        lines.append(f"{r.clients:>7}  {r.requests:>8}  {r.offline_tok_s:>13.0f}  {r.server_tok_s:>12.0f}  "
-                     f"{r.ratio:>5.2f}  {r.ttft_p50_ms:>11.1f}  {r.ttft_p90_ms:>11.1f}")
+        lines.append(f"{r.clients:>7}  {r.requests:>8}  {r.offline_tok_s:>13.0f}  {r.async_tok_s:>11.0f}  "
+                     f"{r.server_tok_s:>12.0f}  {r.ratio:>14.2f}  {r.ratio_async:>12.2f}  "
+                     f"{r.ttft_p50_ms:>11.1f}  {r.ttft_p90_ms:>11.1f}")
     return "\n".join(lines)
 
 
@@ -196,9 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-tokens", type=int, default=128, help="tokens generated per request")
     parser.add_argument("--rounds", type=int, default=2, help="requests per client")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating offline/server pairs per level")
+    parser.add_argument("--stream-interval", type=int, default=1, help="the server's --stream-interval")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    results = measure(args.max_tokens, args.rounds)
+    results = measure(args.max_tokens, args.rounds, repeats=args.repeats,
+                      server_flags=("--stream-interval", str(args.stream_interval)))
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
