@@ -103,7 +103,9 @@ class EventStreamResponse(Response):
                 # the client went away: cancelling closes the engine's generator, which aborts
                 producer.cancel()
             watcher.cancel()
-            await asyncio.gather(producer, watcher, return_exceptions=True)
+            for result in await asyncio.gather(producer, watcher, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.error("streaming response failed", exc_info=result)
 
     async def _produce(self, send: Send) -> None:
         chunks = self._chunks
