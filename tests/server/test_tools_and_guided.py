@@ -137,3 +137,34 @@ def test_guided_regex_streaming(client: OpenAI) -> None:
         extra_body={"guided_regex": pattern, "reasoning_max_tokens": 10})
     content = "".join(c.choices[0].delta.content or "" for c in stream)
     assert re.fullmatch(pattern, content), content
+
+
+def test_openai_parse_helper_with_pydantic_model(client: OpenAI) -> None:
+    """client.chat.completions.parse(response_format=<pydantic model>) returns a parsed object."""
+    from pydantic import BaseModel
+
+    class People(BaseModel):
+        name: str
+        age: int
+
+    response = client.chat.completions.parse(
+        model="m", messages=[{"role": "user", "content": "Generate a JSON with the name and age of one person."}],
+        response_format=People, temperature=0, max_tokens=300, extra_body={"reasoning_max_tokens": 30})
+    parsed = response.choices[0].message.parsed
+    assert isinstance(parsed, People) and isinstance(parsed.age, int)
+
+
+def test_openai_stream_helper_accumulates_the_call(client: OpenAI) -> None:
+    """The client's stream helper rebuilds the streamed call into a complete tool call."""
+    with client.chat.completions.stream(
+            model="m", messages=USER, tools=[WEATHER], temperature=0, max_tokens=400,
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+            extra_body={"reasoning_max_tokens": 30}) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_completion()
+    choice = final.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    [call] = choice.message.tool_calls or []
+    assert call.function.name == "get_weather"
+    check_weather_arguments(call.function.arguments)
