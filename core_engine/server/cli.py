@@ -58,7 +58,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     import uvicorn
 
-    from core_engine import AsyncLLMEngine, EngineConfig
+    from core_engine import AsyncLLMEngine, EngineConfig, ModelLoadError
 
     from .app import create_app
 
@@ -70,7 +70,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             model=args.model, reasoning_parser=args.reasoning_parser, max_num_seqs=args.max_num_seqs,
             max_model_len=args.max_model_len, device=args.device, dtype=args.dtype, seed=args.seed,
         ))
-    except (ValueError, OSError, LookupError) as exc:
+    except (ModelLoadError, ValueError, OSError, LookupError) as exc:
         print(f"error: could not load the model: {exc}", file=out, flush=True)
         return 1
     stats = engine.stats()

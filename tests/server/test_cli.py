@@ -71,3 +71,10 @@ def test_reasoning_plugins_serve_has_the_same_checks() -> None:
     for flag in ("--model", "--reasoning-parser", "--tool-call-parser", "--host", "--port", "--api-key",
                  "--served-model-name", "--strict-model-name", "--enable-reasoning"):
         assert flag in shown
+
+
+def test_missing_model_directory_is_a_clear_error(tmp_path: object) -> None:
+    """A --model path that does not exist stops start-up with the engine's explanation."""
+    result = run_server_cli("--model", str(tmp_path) + "/nope")
+    assert result.returncode == 1
+    assert "could not load the model" in result.stderr and "does not exist" in result.stderr
