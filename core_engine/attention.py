@@ -105,7 +105,8 @@ def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Ten
     num_heads, head_dim = query.shape[1], query.shape[3]
     kv_heads = k_cache.shape[1]
     groups = num_heads // kv_heads
-    # Rows of whole blocks: index_select on them is several times faster than advanced indexing.
+    # Rows of whole blocks: index_select on them is several times faster than advanced indexing, and
+    # gathering into reused buffers avoids fresh allocations (page faults) in every layer.
     k_blocks = k_cache.view(pool.num_blocks, -1)
     v_blocks = v_cache.view(pool.num_blocks, -1)
     q_tokens = query[0].transpose(0, 1)   # [T, H, D]
@@ -116,8 +117,10 @@ def paged_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Ten
             q = q_tokens[group.first_token:group.first_token + rows].reshape(rows, kv_heads, groups, head_dim)
         else:
             q = q_tokens[group.token_index].permute(0, 2, 1, 3).reshape(rows, kv_heads, groups * q_max, head_dim)
-        k = k_blocks.index_select(0, group.block_ids).view(rows, -1, kv_heads, head_dim).transpose(1, 2)
-        v = v_blocks.index_select(0, group.block_ids).view(rows, -1, kv_heads, head_dim).transpose(1, 2)
+        k_rows, v_rows = pool.gather_buffers(group.block_ids.numel())
+        k = torch.index_select(k_blocks, 0, group.block_ids, out=k_rows).view(rows, -1, kv_heads, head_dim)
+        v = torch.index_select(v_blocks, 0, group.block_ids, out=v_rows).view(rows, -1, kv_heads, head_dim)
+        k, v = k.transpose(1, 2), v.transpose(1, 2)
         if k.dtype != q.dtype:
             k, v = k.to(q.dtype), v.to(q.dtype)
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, scale=scaling)

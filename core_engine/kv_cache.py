@@ -68,9 +68,25 @@ class KVPool:
         shape = (num_blocks * block_size, layout.num_kv_heads, layout.head_dim)
         self.keys = [torch.zeros(shape, dtype=layout.dtype, device=device) for _ in range(layout.num_layers)]
         self.values = [torch.zeros(shape, dtype=layout.dtype, device=device) for _ in range(layout.num_layers)]
+        self._gather_k = torch.empty((0, block_size * layout.num_kv_heads * layout.head_dim), dtype=layout.dtype,
+                                     device=device)
+        self._gather_v = torch.empty_like(self._gather_k)
         logger.info("KV pool: %d blocks x %d tokens = %d tokens, %.1f MiB (%d bytes per token)",
                     num_blocks, block_size, num_blocks * block_size,
                     num_blocks * block_size * layout.bytes_per_token / 2**20, layout.bytes_per_token)
+
+
+    def gather_buffers(self, num_blocks: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reusable ``[num_blocks, block_size * kv_heads * head_dim]`` buffers for gathered K and V rows.
+
+        One layer's gathered blocks are consumed before the next gather, so every layer and attention
+        group shares the same two buffers; they grow to the largest request seen and stay.
+        """
+        if self._gather_k.shape[0] < num_blocks:
+            size = max(num_blocks, 2 * self._gather_k.shape[0])
+            self._gather_k = self._gather_k.new_empty((size, self._gather_k.shape[1]))
+            self._gather_v = self._gather_v.new_empty((size, self._gather_v.shape[1]))
+        return self._gather_k[:num_blocks], self._gather_v[:num_blocks]
 
 
 def auto_num_blocks(layout: KVLayout, block_size: int, max_num_seqs: int, max_model_len: int,
