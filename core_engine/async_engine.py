@@ -68,7 +68,12 @@ class AsyncLLMEngine:
         """Stream a request's outputs; invalid input raises ValueError before anything is queued."""
         if self._stopped:
             raise EngineStoppedError("the engine has been shut down; create a new AsyncLLMEngine")
-        prepared = self.engine.make_request(request_id, prompt_ids, params, request)
+        if getattr(params, "guided", None) is not None:
+            # Compiling a grammar (and building the tokenizer info on first use) can take a while:
+            # keep the caller's event loop responsive meanwhile.
+            prepared = await asyncio.to_thread(self.engine.make_request, request_id, prompt_ids, params, request)
+        else:
+            prepared = self.engine.make_request(request_id, prompt_ids, params, request)
         stream = _Stream(asyncio.get_running_loop(), asyncio.Queue())
         with self._streams_lock:
             if request_id in self._streams:
