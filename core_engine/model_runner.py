@@ -20,6 +20,7 @@ class ModelRunner:
         self.block_size = pool.block_size
         text_config = model.config.get_text_config()
         self.query_groups = text_config.num_attention_heads // pool.layout.num_kv_heads
+        self._mask_placeholder = torch.zeros((1, 1, 1, 1), dtype=dtype, device=device)
 
     def execute(self, batch: ScheduledBatch, sample_rows: list[int]) -> torch.Tensor:
         """Logits ``[len(sample_rows), vocab]`` (float32) for the last new token of each listed request."""
@@ -61,6 +62,10 @@ class ModelRunner:
             out = self.model(
                 input_ids=torch.tensor([ids], dtype=torch.long, device=self.device),
                 position_ids=torch.tensor([positions], dtype=torch.long, device=self.device),
+                # A "prepared" 4D mask is passed through untouched by transformers' mask builders,
+                # which would otherwise scan position_ids for packed sequences every step; the
+                # real per-request masks travel in ``paged_batch``.
+                attention_mask=self._mask_placeholder,
                 use_cache=False,
                 logits_to_keep=keep,
                 paged_batch=paged,
