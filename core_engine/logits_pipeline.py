@@ -83,7 +83,7 @@ class LogitsPipeline:
         """Feed a grammar-masked token; at the grammar's stop token switch to the suffix."""
         guided = request.guided
         assert guided is not None
-        if token in request.stop_token_ids or token in self.eos_token_ids:
+        if token in self.eos_token_ids:   # the grammar allows end-of-sequence only where it is complete
             guided.phase = GuidedPhase.DONE
             if guided.suffix_ids:
                 request.forced.extend(guided.suffix_ids[1:])
