@@ -244,10 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="requests per client")
     parser.add_argument("--repeats", type=int, default=3, help="alternating offline/server pairs per level")
     parser.add_argument("--stream-interval", type=int, default=1, help="the server's --stream-interval")
+    parser.add_argument("--engine-in-process", action="store_true",
+                        help="run the server with --engine-in-process (the engine on a thread of the server)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     results = measure(args.max_tokens, args.rounds, repeats=args.repeats,
-                      server_flags=("--stream-interval", str(args.stream_interval)))
+                      server_flags=("--stream-interval", str(args.stream_interval),
+                                    *(("--engine-in-process",) if args.engine_in_process else ())))
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))

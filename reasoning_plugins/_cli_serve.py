@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     model.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"))
     model.add_argument("--seed", type=int, default=0, help="engine seed (default: 0)")
+    model.add_argument("--engine-in-process", action="store_true",
+                       help="step the engine on a thread of the server process instead of in its own "
+                            "process (simpler to debug; slower under load, as both share one GIL)")
 
     parsing = parser.add_argument_group("parsing")
     parsing.add_argument("--reasoning-parser", metavar="NAME", default=None,

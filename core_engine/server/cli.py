@@ -61,16 +61,19 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from core_engine import AsyncLLMEngine, EngineConfig, ModelLoadError
 
     from .app import create_app
+    from .engine_process import ProcessEngine
 
     where = args.model or "the bundled tiny reasoning model"
-    print(f"Loading {where} ...", file=out, flush=True)
+    mode = "in this process" if args.engine_in_process else "in an engine process"
+    print(f"Loading {where} {mode} ...", file=out, flush=True)
     started = time.perf_counter()
+    engine_config = EngineConfig(
+        model=args.model, reasoning_parser=args.reasoning_parser, max_num_seqs=args.max_num_seqs,
+        max_model_len=args.max_model_len, device=args.device, dtype=args.dtype, seed=args.seed,
+    )
     try:
-        engine = AsyncLLMEngine(EngineConfig(
-            model=args.model, reasoning_parser=args.reasoning_parser, max_num_seqs=args.max_num_seqs,
-            max_model_len=args.max_model_len, device=args.device, dtype=args.dtype, seed=args.seed,
-        ))
-    except (ModelLoadError, ValueError, OSError, LookupError) as exc:
+        engine = AsyncLLMEngine(engine_config) if args.engine_in_process else ProcessEngine(engine_config)
+    except (ModelLoadError, ValueError, OSError, LookupError, RuntimeError) as exc:
         print(f"error: could not load the model: {exc}", file=out, flush=True)
         return 1
     stats = engine.stats()

@@ -165,3 +165,36 @@ def test_sync_client_reuse_under_load(server: ServerProcess) -> None:
     for i in range(10):
         response = client.chat.completions.create(model="m", messages=USER, max_tokens=2, seed=i)
         assert response.choices[0].finish_reason in ("stop", "length")
+
+
+def test_engine_process_death_gives_503_not_a_hang(tmp_path: object) -> None:
+    """If the engine process dies, requests get a 503 and /health reports it; nothing hangs."""
+    import os
+    import signal
+    from pathlib import Path
+
+    server = ServerProcess("crash", ["--reasoning-parser", "deepseek-r1"])
+    server.start(Path(str(tmp_path)))
+    try:
+        server.wait_ready()
+        assert server.process is not None
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        engine_pid = next(int(pid) for pid in children
+                          if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
+        client = server.client()
+        stream = client.chat.completions.create(model="m", messages=USER, stream=True, max_tokens=1500,
+                                                extra_body={"ignore_eos": True})
+        next(iter(stream))
+        os.kill(engine_pid, signal.SIGKILL)
+        with pytest.raises(openai.APIError):      # the running stream ends with an error event
+            for _ in stream:
+                pass
+        deadline = time.monotonic() + 10
+        while httpx.get(server.root + "/health").status_code != 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert httpx.get(server.root + "/health").status_code == 503
+        with pytest.raises(openai.InternalServerError) as caught:
+            client.chat.completions.create(model="m", messages=USER, max_tokens=2)
+        assert caught.value.status_code == 503 and "engine" in caught.value.message
+    finally:
+        server.stop()
