@@ -47,6 +47,9 @@ class Level:
     ratio_async: float
     ttft_p50_ms: float
     ttft_p90_ms: float
+    offline_cpu_us: float       # CPU time per token of LLM.chat
+    engine_cpu_us: float        # CPU per token of the server's engine process (0 with --engine-in-process)
+    http_cpu_us: float          # CPU per token of the server process itself (HTTP, parsing, SSE)
 
 
 def conversations(n: int) -> list[list[dict[str, str]]]:
@@ -54,17 +57,18 @@ def conversations(n: int) -> list[list[dict[str, str]]]:
 
 
 # --------------------------------------------------------------------------------------- offline
-def run_offline(llm: Any, clients: int, requests: int, max_tokens: int) -> float:
+def run_offline(llm: Any, clients: int, requests: int, max_tokens: int) -> tuple[float, float]:
+    """(tokens per second, CPU seconds per token) of LLM.chat in batches of ``clients``."""
     from core_engine import SamplingParams
 
     params = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
     convs = conversations(requests)
     tokens = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for first in range(0, requests, clients):
         for result in llm.chat(convs[first:first + clients], params):
             tokens += result.completion_tokens
-    return tokens / (time.perf_counter() - start)
+    return tokens / (time.perf_counter() - start), (time.process_time() - cpu) / tokens
 
 
 async def run_async_engine(engine: Any, clients: int, requests: int, max_tokens: int) -> float:
@@ -129,6 +133,20 @@ async def _get(port: int, path: str) -> bytes:
     return data
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_child(pid: int) -> int | None:
+    """The server's engine process, if it runs one."""
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text(errors="replace"):
+            return int(child)
+    return None
+
+
 _TOKENS = re.compile(rb'"completion_tokens":(\d+)')
 
 
@@ -156,7 +174,8 @@ async def stream_once(port: int, body: bytes) -> tuple[float, int]:
     return first, int(match.group(1))
 
 
-async def run_server_load(port: int, clients: int, requests: int, max_tokens: int) -> tuple[float, list[float]]:
+async def run_server_load(port: int, clients: int, requests: int,
+                          max_tokens: int) -> tuple[float, list[float], int]:
     bodies = [json.dumps({"model": "m", "messages": conv, "stream": True, "max_tokens": max_tokens,
                           "temperature": 0, "ignore_eos": True,
                           "stream_options": {"include_usage": True}}).encode() for conv in conversations(requests)]
@@ -175,7 +194,7 @@ async def run_server_load(port: int, clients: int, requests: int, max_tokens: in
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
-    return tokens / (time.perf_counter() - start), ttfts
+    return tokens / (time.perf_counter() - start), ttfts, tokens
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -204,10 +223,17 @@ def measure(max_tokens: int = 128, rounds: int = 2, levels: tuple[int, ...] = CO
         for clients in levels:
             requests = max(clients * rounds, 8)
             offline, in_process, served, ratios, ratios_async, ttfts = [], [], [], [], [], []
+            offline_cpu, engine_cpu, http_cpu = [], [], []
+            child = engine_child(server.pid)
             for _ in range(repeats):
-                offline.append(run_offline(llm, clients, requests, max_tokens))
+                tok_s, cpu = run_offline(llm, clients, requests, max_tokens)
+                offline.append(tok_s)
+                offline_cpu.append(cpu)
                 in_process.append(asyncio.run(run_async_engine(engine, clients, requests, max_tokens)))
-                tok_s, first = asyncio.run(run_server_load(port, clients, requests, max_tokens))
+                before = process_cpu(server.pid), process_cpu(child) if child else 0.0
+                tok_s, first, tokens = asyncio.run(run_server_load(port, clients, requests, max_tokens))
+                http_cpu.append((process_cpu(server.pid) - before[0]) / tokens)
+                engine_cpu.append(((process_cpu(child) if child else 0.0) - before[1]) / tokens)
                 served.append(tok_s)
                 ratios.append(tok_s / offline[-1])
                 ratios_async.append(tok_s / in_process[-1])
@@ -218,7 +244,9 @@ def measure(max_tokens: int = 128, rounds: int = 2, levels: tuple[int, ...] = CO
                 async_tok_s=statistics.median(in_process), server_tok_s=statistics.median(served),
                 ratio=statistics.median(ratios), ratio_async=statistics.median(ratios_async),
                 ttft_p50_ms=statistics.median(ttfts) * 1000,
-                ttft_p90_ms=ttfts[min(len(ttfts) - 1, int(0.9 * len(ttfts)))] * 1000))
+                ttft_p90_ms=ttfts[min(len(ttfts) - 1, int(0.9 * len(ttfts)))] * 1000,
+                offline_cpu_us=statistics.median(offline_cpu) * 1e6, engine_cpu_us=statistics.median(engine_cpu) * 1e6,
+                http_cpu_us=statistics.median(http_cpu) * 1e6))
     finally:
         engine.shutdown()
         server.terminate()
@@ -227,14 +255,14 @@ def measure(max_tokens: int = 128, rounds: int = 2, levels: tuple[int, ...] = CO
 
 
 def table(results: list[Level]) -> str:
-    lines = ["clients  requests  offline tok/s  async tok/s  server tok/s  server/offline  server/async"
-             "  TTFT p50 ms  TTFT p90 ms",
-             "(offline: LLM.chat; async: in-process AsyncLLMEngine, no HTTP; server: streaming over HTTP."
-             " Medians of alternating runs; ratios are medians of the paired ratios)"]
+    lines = ["clients  offline tok/s  async tok/s  server tok/s  server/offline  server/async  TTFT p50 ms"
+             "  TTFT p90 ms  CPU us/token: offline  engine proc  server proc"]
     for r in results:
-        lines.append(f"{r.clients:>7}  {r.requests:>8}  {r.offline_tok_s:>13.0f}  {r.async_tok_s:>11.0f}  "
-                     f"{r.server_tok_s:>12.0f}  {r.ratio:>14.2f}  {r.ratio_async:>12.2f}  "
-                     f"{r.ttft_p50_ms:>11.1f}  {r.ttft_p90_ms:>11.1f}")
+        lines.append(f"{r.clients:>7}  {r.offline_tok_s:>13.0f}  {r.async_tok_s:>11.0f}  {r.server_tok_s:>12.0f}  "
+                     f"{r.ratio:>14.2f}  {r.ratio_async:>12.2f}  {r.ttft_p50_ms:>11.1f}  {r.ttft_p90_ms:>11.1f}  "
+                     f"{r.offline_cpu_us:>21.0f}  {r.engine_cpu_us:>11.0f}  {r.http_cpu_us:>11.0f}")
+    lines.append("offline: LLM.chat; async: in-process AsyncLLMEngine, no HTTP; server: streaming over HTTP. "
+                 "Medians of alternating runs; ratios are medians of the paired ratios.")
     return "\n".join(lines)
 
 
