@@ -27,5 +27,6 @@ echo "[setup] installing xgrammar (without triton)"
 "$VENV/bin/python" - <<'PY'
 import torch, xgrammar, transformers, reasoning_plugins
 assert torch.__version__.startswith("2.13.0"), torch.__version__
-print(f"[setup] ready: torch {torch.__version__}, transformers {transformers.__version__}, xgrammar {xgrammar.__version__}")
+from importlib.metadata import version
+print(f"[setup] ready: torch {torch.__version__}, transformers {transformers.__version__}, xgrammar {version('xgrammar')}")
 PY
