@@ -25,7 +25,7 @@ async def _collect(engine: AsyncLLMEngine, request_id: str, prompt: list[int],
 
 
 async def _wait_idle(engine: AsyncLLMEngine) -> dict[str, int]:
-    for _ in range(200):
+    for _ in range(500):   # up to 5 s on a loaded machine
         stats = engine.stats()
         if stats["num_running"] == stats["num_waiting"] == 0 and stats["kv_blocks_free"] == stats["kv_blocks_total"]:
             return stats
