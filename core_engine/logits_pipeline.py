@@ -2,7 +2,8 @@
 
 Before sampling, each row is resolved to one of: a forced token (a reasoning budget ran out, or a
 guided prefix/suffix is being written), a grammar-masked row (the request has left reasoning and has
-a grammar), or a free row. After sampling, the chosen token is fed to the reasoner's tracker and, for
+a grammar), or a free row. A request with a grammar cannot end (end-of-sequence is masked) before its
+grammar is complete, so it does not stop while still reasoning. After sampling, the chosen token is fed to the reasoner's tracker and, for
 masked rows only, to the grammar.
 """
 
@@ -66,7 +67,10 @@ class LogitsPipeline:
             apply_token_bitmask_(rows, bitmask[:len(masked_rows)])
             logits.index_copy_(0, index, rows)
         masked = set(masked_rows)
-        no_eos = [row for row, r in enumerate(requests) if r.params.ignore_eos and row not in masked]
+        # End-of-sequence is masked for ignore_eos, and for a request with a grammar that has not
+        # reached its constrained part: it may end only where its grammar is complete.
+        no_eos = [row for row, r in enumerate(requests) if row not in masked and (
+            r.params.ignore_eos or (r.guided is not None and r.guided.phase is not GuidedPhase.DONE))]
         if no_eos and self.eos_token_ids:
             logits[torch.tensor(no_eos)[:, None], torch.tensor(self.eos_token_ids)[None, :]] = float("-inf")
         sampled = sample(logits, requests, generator)
