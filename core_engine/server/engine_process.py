@@ -9,7 +9,9 @@ the server keeps the interface of :class:`~core_engine.AsyncLLMEngine` (``genera
 - the server sends ``add``/``abort``/``shutdown`` commands through a pipe;
 - after each step (or each batch of commands) the child sends one message with every output of
   that step, the errors of requests it refused, and its current ``stats()``;
-- a reader thread in the server hands each output to its request's asyncio queue.
+- a reader thread in the server hands each output to its request's asyncio queue; when a
+  request's consumer falls behind, the outputs waiting in its queue are handed over as one, so a
+  starved server writes fewer, larger events instead of falling further behind.
 
 Requests are validated in the child (``LLMEngine.make_request``), so a bad prompt or schema
 raises the engine's own ValueError from ``generate``. If the child dies, running requests fail
@@ -100,15 +102,22 @@ class ProcessEngine:
                 raise ValueError(f"request id {request_id!r} is already in use; use a unique id per request")
             self._streams[request_id] = stream
         finished = False
+        queue = stream.queue
         try:
             self._send(("add", request_id, list(prompt_ids), params or SamplingParams(), _plain(request)))
             while True:
-                item = await stream.queue.get()
+                item = await queue.get()
                 if isinstance(item, BaseException):
                     finished = True
                     raise item
-                finished = item.finished
+                error = None
+                if not queue.empty():
+                    # the consumer fell behind the engine: hand over everything waiting as one output
+                    item, error = _merge_waiting(item, queue)
+                finished = item.finished or error is not None
                 yield item
+                if error is not None:
+                    raise error
                 if finished:
                     return
         finally:
@@ -184,6 +193,27 @@ class ProcessEngine:
                 stream.loop.call_soon_threadsafe(stream.queue.put_nowait, error)
             except RuntimeError:
                 pass
+
+
+def _merge_waiting(first: RequestOutput, queue: asyncio.Queue[Any]) -> tuple[RequestOutput, BaseException | None]:
+    """``first`` and the outputs queued after it as one output (and an error that followed them)."""
+    ids = list(first.new_token_ids)
+    texts = [first.new_text]
+    last = first
+    while not queue.empty() and not last.finished:
+        item = queue.get_nowait()
+        if isinstance(item, BaseException):
+            return _joined(last, ids, texts), item
+        ids.extend(item.new_token_ids)
+        texts.append(item.new_text)
+        last = item
+    return _joined(last, ids, texts), None
+
+
+def _joined(last: RequestOutput, ids: list[int], texts: list[str]) -> RequestOutput:
+    return RequestOutput(request_id=last.request_id, new_token_ids=ids, new_text="".join(texts),
+                         finished=last.finished, finish_reason=last.finish_reason, prompt_tokens=last.prompt_tokens,
+                         completion_tokens=last.completion_tokens, reasoning_tokens=last.reasoning_tokens)
 
 
 def _put_all(items: list[tuple[asyncio.Queue[Any], Any]]) -> None:
