@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,11 @@ WEATHER_DESCRIPTIONS = [
     "Determine weather in my location",
     "Get the current weather in a given location",
 ]
+LOCATION_DESCRIPTIONS = [
+    "The city, e.g. San Francisco",
+    "The city and state e.g. San Francisco, CA",
+    "City and state, e.g., 'San Francisco, CA'",
+]
 UNIT_ENUMS: list[list[str] | None] = [["c", "f"], ["celsius", "fahrenheit"], None]
 TIME_TOOL_NAMES = ["get_time", "get_current_time"]
 
@@ -61,6 +67,8 @@ class Sample:
     tools: list[dict[str, Any]] | None = None
     enable_thinking: bool = True
     expected: dict[str, Any] = field(default_factory=dict)
+    # identifies the problem for the train/eval split; None = a fixed prompt shared by both
+    key: str | None = None
 
 
 # ---------------------------------------------------------------- tools
@@ -71,20 +79,22 @@ def weather_tool(rng: random.Random) -> dict[str, Any]:
     name = rng.choice(WEATHER_TOOL_NAMES)
     enum = rng.choice(UNIT_ENUMS)
     properties: dict[str, Any] = {
-        "location": {"type": "string", "description": "The city, e.g. San Francisco"},
+        "location": {"type": "string", "description": rng.choice(LOCATION_DESCRIPTIONS)},
     }
     required = ["location"]
     if enum is not None:
         properties["unit"] = {"type": "string", "enum": list(enum)}
         required.append("unit")
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": rng.choice(WEATHER_DESCRIPTIONS),
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
+    parameters: dict[str, Any] = {"type": "object", "properties": properties}
+    strict = rng.random() < 0.3  # the shape of the FastDeploy example
+    if strict:
+        parameters["additionalProperties"] = False
+    parameters["required"] = required
+    function: dict[str, Any] = {"name": name, "description": rng.choice(WEATHER_DESCRIPTIONS),
+                                "parameters": parameters}
+    if strict:
+        function["strict"] = True
+    return {"type": "function", "function": function}
 
 
 def time_tool(rng: random.Random) -> dict[str, Any]:
@@ -125,7 +135,7 @@ def add_reasoning(a: int, b: int) -> str:
     carry_text = f", write {ones % 10} carry {carry}" if carry else ""
     tens_expr = f"{ta} + {tb} + {carry}" if carry else f"{ta} + {tb}"
     return (
-        f"Ones: {oa} + {ob} = {ones}{carry_text}. "
+        f"{a} + {b}. Ones: {oa} + {ob} = {ones}{carry_text}. "
         f"Tens: {tens_expr} = {tens}. So {a} + {b} = {a + b}."
     )
 
@@ -140,19 +150,19 @@ def sub_reasoning(a: int, b: int) -> str:
         ones_text = f"Ones: {oa} < {ob}, borrow: {oa + 10} - {ob} = {oa + 10 - ob}."
         borrow = 1
     tens_expr = f"{ta} - {tb} - 1" if borrow else f"{ta} - {tb}"
-    return f"{ones_text} Tens: {tens_expr} = {ta - tb - borrow}. So {a} - {b} = {a - b}."
+    return f"{a} - {b}. {ones_text} Tens: {tens_expr} = {ta - tb - borrow}. So {a} - {b} = {a - b}."
 
 
 def mul_reasoning(a: int, b: int) -> str:
     if a < 10:
-        return f"{a} times {b} is {a * b}. So {a} * {b} = {a * b}."
+        return f"{a} * {b}. {a} times {b} is {a * b}. So {a} * {b} = {a * b}."
     ta, oa = _digits(a)
     ones = oa * b
     tens = ta * b + ones // 10
     carry_text = f", write {ones % 10} carry {ones // 10}" if ones >= 10 else ""
     tens_expr = f"{ta} * {b} + {ones // 10}" if ones >= 10 else f"{ta} * {b}"
     return (
-        f"Ones: {oa} * {b} = {ones}{carry_text}. "
+        f"{a} * {b}. Ones: {oa} * {b} = {ones}{carry_text}. "
         f"Tens: {tens_expr} = {tens}. So {a} * {b} = {a * b}."
     )
 
@@ -171,17 +181,22 @@ MUL_QUESTIONS = [
 ]
 
 
+def _operand(rng: random.Random) -> int:
+    # many operands are single digits, so the digit facts are also seen on their own
+    return rng.randint(0, 9) if rng.random() < 0.4 else rng.randint(0, 99)
+
+
 def arithmetic_problem(rng: random.Random) -> tuple[str, str, int]:
     """(question, reasoning, result) for +, - or * on small numbers."""
-    op = rng.choices(["+", "-", "*"], weights=[5, 4, 3])[0]
+    op = rng.choices(["+", "-", "*"], weights=[5, 4, 2])[0]
     if op == "+":
-        a, b = rng.randint(0, 99), rng.randint(0, 99)
+        a, b = _operand(rng), _operand(rng)
         return rng.choice(ADD_QUESTIONS).format(a=a, b=b), add_reasoning(a, b), a + b
     if op == "-":
-        a, b = rng.randint(0, 99), rng.randint(0, 99)
+        a, b = _operand(rng), _operand(rng)
         a, b = max(a, b), min(a, b)
         return rng.choice(SUB_QUESTIONS).format(a=a, b=b), sub_reasoning(a, b), a - b
-    a = rng.randint(2, 9) if rng.random() < 0.4 else rng.randint(10, 99)
+    a = rng.randint(2, 9) if rng.random() < 0.85 else rng.randint(10, 29)
     b = rng.randint(2, 9)
     return rng.choice(MUL_QUESTIONS).format(a=a, b=b), mul_reasoning(a, b), a * b
 
@@ -191,7 +206,7 @@ def arithmetic(rng: random.Random) -> Sample:
     expr = reasoning.rsplit("So ", 1)[1].rstrip(".")
     answer = rng.choice([f"{expr}.", f"The answer is {result}.", f"{result}"])
     return Sample("arithmetic", [user(question, rng)], reasoning, answer,
-                  expected={"number": result})
+                  expected={"number": result}, key=question)
 
 
 # ---------------------------------------------------------------- comparisons
@@ -266,7 +281,7 @@ def comparison(rng: random.Random) -> Sample:
             small = y if big == x else x
             answer = f"{big} is greater than {small}."
     return Sample("comparison", [user(question, rng)], reasoning, answer,
-                  expected={"greater": big, "pair": [x, y]})
+                  expected={"greater": big, "pair": [x, y]}, key=question)
 
 
 # ---------------------------------------------------------------- JSON
@@ -302,12 +317,12 @@ def json_answer(rng: random.Random) -> Sample:
         reasoning = f"The person is {name} and the age is {age}."
         value = {"name": name, "age": age}
         return Sample("json", [user(question, rng)], reasoning, json.dumps(value),
-                      expected={"json": value})
+                      expected={"json": value}, key=question)
     question, reasoning, result = arithmetic_problem(rng)
     question = rng.choice(JSON_RESULT_QUESTIONS).format(q=question)
     value = {"result": result}
     return Sample("json", [user(question, rng)], reasoning, json.dumps(value),
-                  expected={"json": value})
+                  expected={"json": value}, key=question)
 
 
 # ---------------------------------------------------------------- tool calls
@@ -328,10 +343,10 @@ def _pick_unit(enum: list[str], question: str) -> str:
 
 def tool_call(rng: random.Random) -> Sample:
     weather, clock = weather_tool(rng), time_tool(rng)
-    offered = [weather] if rng.random() < 0.6 else rng.sample([weather, clock], 2)
+    offered = [weather] if rng.random() < 0.45 else rng.sample([weather, clock], 2)
     chinese = rng.random() < 0.3
     city = rng.choice(CHINESE_CITIES if chinese else CITIES)
-    if clock in offered and rng.random() < 0.4:
+    if clock in offered and rng.random() < 0.5:
         fn = clock["function"]
         question = rng.choice(TIME_QUESTIONS[2:] if chinese else TIME_QUESTIONS[:2]).format(c=city)
         arguments: dict[str, Any] = {"city": city}
@@ -351,8 +366,9 @@ def tool_call(rng: random.Random) -> Sample:
             reasoning += f" and unit {arguments['unit']}"
         reasoning += "."
     answer = tool_call_text(fn["name"], arguments)
+    key = question + json.dumps(offered, sort_keys=True)
     return Sample("tool_call", [user(question, rng)], reasoning, answer, tools=offered,
-                  expected={"call": {"name": fn["name"], "arguments": arguments}})
+                  expected={"call": {"name": fn["name"], "arguments": arguments}}, key=key)
 
 
 def tool_followup(rng: random.Random) -> Sample:
@@ -373,7 +389,7 @@ def tool_followup(rng: random.Random) -> Sample:
     reasoning = f"The tool says {city} is {cond} at {temp} degrees."
     answer = f"It is {cond} in {city} at {temp} degrees."
     return Sample("tool_followup", messages, reasoning, answer, tools=[tool],
-                  expected={"contains": [cond, str(temp)]})
+                  expected={"contains": [cond, str(temp)]}, key=reasoning)
 
 
 def no_tool_weather(rng: random.Random) -> Sample:
@@ -382,7 +398,29 @@ def no_tool_weather(rng: random.Random) -> Sample:
     reasoning = f"The user asks about the weather in {city}, but no tool is available."
     answer = f"I cannot check the weather in {city} because no weather tool is available."
     return Sample("no_tool", [user(question, rng)], reasoning, answer,
-                  expected={"contains": [city], "no_tool_call": True})
+                  expected={"contains": [city], "no_tool_call": True}, key=question)
+
+
+ECHO_QUESTIONS = ["Repeat after me: {s}", "Say exactly: {s}", "Copy this: {s}", "Repeat: {s}", "请重复：{s}"]
+
+
+def _echo_text(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.6:  # distinct words: the clearest signal for learning to copy from the prompt
+        return " ".join(rng.sample(CITIES + FIRST_NAMES + CONDITIONS, rng.randint(2, 5)))
+    if kind < 0.8:
+        return " ".join(str(rng.randint(0, 99)) for _ in range(rng.randint(2, 5)))
+    if kind < 0.9:
+        return "".join(str(rng.randint(0, 9)) for _ in range(rng.randint(3, 8)))
+    return "".join(rng.sample(CHINESE_CITIES, rng.randint(1, 3)))
+
+
+def echo(rng: random.Random) -> Sample:
+    """Copy the user's text: teaches the model to find and copy spans from the prompt."""
+    text = _echo_text(rng)
+    question = rng.choice(ECHO_QUESTIONS).format(s=text)
+    return Sample("echo", [user(question, rng)], f"The user wants me to repeat: {text}", text,
+                  expected={"text": text}, key=question)
 
 
 GREETINGS = ["Hello", "Hi!", "Hello, who are you?", "Hey there", "你好", "What can you do?"]
@@ -408,10 +446,11 @@ FAMILIES = {
     "tool_followup": tool_followup,
     "no_tool": no_tool_weather,
     "greeting": greeting,
+    "echo": echo,
 }
 FAMILY_WEIGHTS = {
-    "arithmetic": 26, "comparison": 22, "json": 20, "tool_call": 20,
-    "tool_followup": 5, "no_tool": 4, "greeting": 3,
+    "arithmetic": 34, "comparison": 22, "json": 20, "tool_call": 20,
+    "tool_followup": 5, "no_tool": 4, "greeting": 3, "echo": 12,
 }
 
 
@@ -422,17 +461,32 @@ def user(text: str, rng: random.Random) -> dict[str, Any]:
     return {"role": "user", "content": text}
 
 
-def make_sample(rng: random.Random, family: str | None = None, *,
+def is_held_out(key: str) -> bool:
+    """About 1 problem in 8 is reserved for evaluation and never drawn for training."""
+    return zlib.crc32(key.encode("utf-8")) % 8 == 0
+
+
+def draw(rng: random.Random, family: str, split: str) -> Sample:
+    """One task of ``family`` from the train or eval side of the split."""
+    if split not in ("train", "eval"):
+        raise ValueError(f"split must be 'train' or 'eval', got {split!r}")
+    while True:
+        sample = FAMILIES[family](rng)
+        if sample.key is None or is_held_out(sample.key) == (split == "eval"):
+            return sample
+
+
+def make_sample(rng: random.Random, family: str | None = None, *, split: str = "train",
                 thinking_off_rate: float = 0.2) -> Sample:
     """Draw one sample: a family's task plus optional system prompt, history and thinking off."""
     if family is None:
         names = list(FAMILY_WEIGHTS)
         family = rng.choices(names, weights=[FAMILY_WEIGHTS[n] for n in names])[0]
-    sample = FAMILIES[family](rng)
+    sample = draw(rng, family, split)
     if sample.tools is None and family in ("arithmetic", "comparison") and rng.random() < 0.15:
         sample.tools = [weather_tool(rng)]  # tools offered but not needed: answer normally
     if len(sample.messages) == 1 and rng.random() < 0.12:
-        previous = FAMILIES[rng.choice(["arithmetic", "comparison", "json"])](rng)
+        previous = draw(rng, rng.choice(["arithmetic", "comparison", "json"]), split)
         history_answer = previous.answer
         if rng.random() < 0.3:  # history may carry reasoning; the template must drop it
             history_answer = previous.reasoning + "\n</think>\n\n" + previous.answer

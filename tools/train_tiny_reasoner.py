@@ -1,7 +1,7 @@
 """Train the bundled tiny reasoning model (core_engine/models/tiny-reasoner) on CPU in minutes.
 
-    python tools/train_tiny_reasoner.py                      # ~8 minutes on 2 cores, writes the model dir
-    python tools/train_tiny_reasoner.py --steps 1200         # a fixed number of steps (reproducible)
+    python tools/train_tiny_reasoner.py                      # 6000 steps (~7-10 min on 2 cores), writes the model dir
+    python tools/train_tiny_reasoner.py --minutes 5          # a time budget instead (step count fixed after 30 steps)
     python tools/train_tiny_reasoner.py --init-only --out /tmp/m   # tokenizer, template, random weights
 
 Steps: synthetic corpus -> byte-level BPE tokenizer -> tiny Qwen3 -> AdamW on the assistant part
@@ -34,9 +34,9 @@ DEFAULT_OUT = REPO / "core_engine" / "models" / "tiny-reasoner"
 class TrainConfig:
     out: Path = DEFAULT_OUT
     seed: int = 1234
-    minutes: float = 8.0
-    steps: int | None = None
-    batch_size: int = 32
+    minutes: float | None = None
+    steps: int = 6000
+    batch_size: int = 8
     lr: float = 3e-3
     warmup_steps: int = 40
     weight_decay: float = 0.01
@@ -50,12 +50,12 @@ class TrainConfig:
     intermediate: int = 384
     threads: int = 2
     init_only: bool = False
-    log_every: int = 20
+    log_every: int = 100
 
     def __post_init__(self) -> None:
-        if self.minutes <= 0:
+        if self.minutes is not None and self.minutes <= 0:
             raise ValueError(f"--minutes must be positive, got {self.minutes}")
-        if self.steps is not None and self.steps < 1:
+        if self.steps < 1:
             raise ValueError(f"--steps must be at least 1, got {self.steps}")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
@@ -129,14 +129,14 @@ def train(cfg: TrainConfig) -> None:
         lr=cfg.lr, betas=(0.9, 0.98),
     )
     model.train()
-    budget_s = cfg.minutes * 60
-    total = cfg.steps or 10**9
+    # with a time budget the step count is fixed after 30 steps, so the schedule ends on time
+    total = cfg.steps if cfg.minutes is None else 10**9
     train_start = time.monotonic()
     step, smooth = 0, None
     while step < total:
         ids, labels, mask = next(batches)
         for group in optim.param_groups:
-            group["lr"] = lr_at(step, total if cfg.steps or step >= 30 else 10**9, cfg)
+            group["lr"] = lr_at(step, total, cfg)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         optim.zero_grad(set_to_none=True)
         loss.backward()
@@ -145,9 +145,8 @@ def train(cfg: TrainConfig) -> None:
         step += 1
         smooth = loss.item() if smooth is None else 0.95 * smooth + 0.05 * loss.item()
         elapsed = time.monotonic() - train_start
-        if cfg.steps is None and step == 30:
-            # time budget: fix the step count now so the cosine schedule ends on time
-            total = max(step + 1, int(budget_s / (elapsed / step)))
+        if cfg.minutes is not None and step == 30:
+            total = max(step + 1, int(cfg.minutes * 60 / (elapsed / step)))
             print(f"time budget {cfg.minutes:g} min -> {total} steps", flush=True)
         if step % cfg.log_every == 0 or step == total:
             eta = elapsed / step * (total - step) if total < 10**9 else float("nan")
@@ -164,10 +163,10 @@ def train(cfg: TrainConfig) -> None:
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="model directory to write")
-    p.add_argument("--minutes", type=float, default=8.0, help="training time budget (ignored with --steps)")
-    p.add_argument("--steps", type=int, default=None, help="fixed number of optimiser steps")
+    p.add_argument("--steps", type=int, default=6000, help="number of optimiser steps")
+    p.add_argument("--minutes", type=float, default=None, help="train for a time budget instead of --steps")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--hidden", type=int, default=128)
