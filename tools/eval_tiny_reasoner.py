@@ -253,9 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     p.add_argument("--markdown", action="store_true", help="also print the figures as a Markdown table")
     a = p.parse_args(argv)
-    if not (a.model / "config.json").is_file():
-        print(f"error: {a.model} is not a model directory (no config.json); "
-              f"train one with tools/train_tiny_reasoner.py", file=sys.stderr)
+    missing = [n for n in ("config.json", "tokenizer.json", "model.safetensors") if not (a.model / n).is_file()]
+    if missing:
+        print(f"error: {a.model} is not a complete model directory (missing {', '.join(missing)}); "
+              f"train one with tools/train_tiny_reasoner.py --out {a.model}", file=sys.stderr)
         return 2
     if a.scale <= 0:
         print(f"error: --scale must be positive, got {a.scale}", file=sys.stderr)

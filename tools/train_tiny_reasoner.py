@@ -1,6 +1,6 @@
 """Train the bundled tiny reasoning model (core_engine/models/tiny-reasoner) on CPU in minutes.
 
-    python tools/train_tiny_reasoner.py                      # 6000 steps (~7-10 min on 2 cores), writes the model dir
+    python tools/train_tiny_reasoner.py                      # 7000 steps (~10 min on 2 idle cores), writes the model dir
     python tools/train_tiny_reasoner.py --minutes 5          # a time budget instead (step count fixed after 30 steps)
     python tools/train_tiny_reasoner.py --init-only --out /tmp/m   # tokenizer, template, random weights
 
@@ -11,7 +11,6 @@ of freshly drawn samples (loss masked elsewhere, forced reasoning ends loss-free
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import sys
 import time
@@ -35,7 +34,7 @@ class TrainConfig:
     out: Path = DEFAULT_OUT
     seed: int = 1234
     minutes: float | None = None
-    steps: int = 6000
+    steps: int = 7000
     batch_size: int = 8
     lr: float = 3e-3
     warmup_steps: int = 40
@@ -59,7 +58,11 @@ class TrainConfig:
             raise ValueError(f"--steps must be at least 1, got {self.steps}")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.heads * self.head_dim <= 0 or self.heads % self.kv_heads:
+        if self.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {self.threads}")
+        if min(self.heads, self.kv_heads, self.head_dim, self.hidden, self.layers, self.intermediate) < 1:
+            raise ValueError("model sizes (--hidden, --layers, --intermediate, heads) must be positive")
+        if self.heads % self.kv_heads:
             raise ValueError(f"--heads ({self.heads}) must be a multiple of --kv-heads ({self.kv_heads})")
         if not 256 + 7 < self.vocab_size <= 65536:
             raise ValueError(f"--vocab-size must be in 264..65536, got {self.vocab_size}")
@@ -96,10 +99,23 @@ def make_batches(tok, rng: random.Random, batch_size: int, pad_id: int, groups: 
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    """Warm-up, a constant plateau, then a linear decay to 5% over the last 30% of the steps."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+    decay_start = int(total * 0.7)
+    if step < decay_start:
+        return cfg.lr
+    progress = min(1.0, (step - decay_start) / max(1, total - decay_start))
+    return cfg.lr * (1.0 - 0.95 * progress)
+
+
+def assistant_loss(model, ids: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean next-token loss over labelled positions; logits only where a label exists (cheaper)."""
+    hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = model.lm_head(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits, targets[keep])
 
 
 def train(cfg: TrainConfig) -> None:
@@ -137,7 +153,7 @@ def train(cfg: TrainConfig) -> None:
         ids, labels, mask = next(batches)
         for group in optim.param_groups:
             group["lr"] = lr_at(step, total, cfg)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss = assistant_loss(model, ids, labels, mask)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -163,7 +179,7 @@ def train(cfg: TrainConfig) -> None:
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="model directory to write")
-    p.add_argument("--steps", type=int, default=6000, help="number of optimiser steps")
+    p.add_argument("--steps", type=int, default=7000, help="number of optimiser steps")
     p.add_argument("--minutes", type=float, default=None, help="train for a time budget instead of --steps")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--batch-size", type=int, default=8)
