@@ -124,7 +124,8 @@ def test_response_format_json_schema_and_json_object(client: OpenAI) -> None:
         response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON}})
     check_person(schema.choices[0].message.content or "")
     anything = client.chat.completions.create(
-        model="m", messages=USER, temperature=0, max_tokens=300, extra_body={"reasoning_max_tokens": 20},
+        model="m", messages=[{"role": "user", "content": "Generate a JSON with the name and age of one person."}],
+        temperature=0, max_tokens=300, extra_body={"reasoning_max_tokens": 20},
         response_format={"type": "json_object"})
     assert isinstance(json.loads(anything.choices[0].message.content or ""), dict)
 
