@@ -2,7 +2,7 @@
 
     ReasoningPluginsError
      ├── UnknownPluginError (also LookupError)   no parser/reasoner/tool parser of that name
-     ├── DuplicatePluginError                     two providers registered the same name
+     ├── DuplicatePluginError                     two providers registered the same name or alias
      ├── PluginLoadError                          a plugin module or lazy target failed to import
      └── MissingMarkerError (also ValueError)     a tokenizer lacks a marker a reasoner needs
 """
@@ -42,7 +42,7 @@ class UnknownPluginError(ReasoningPluginsError, LookupError):
 
 
 class DuplicatePluginError(ReasoningPluginsError):
-    """Two providers registered the same (normalised) name."""
+    """Two providers registered the same (normalised) name or alias."""
 
 
 class PluginLoadError(ReasoningPluginsError):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextvars
 import difflib
 import importlib
+import inspect
 import importlib.metadata as metadata
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -29,6 +30,7 @@ _HOOKS = {
     REASONER: "register_reasoners",
     TOOL_PARSER: "register_tool_parsers",
 }
+_KIND_OF_HOOK = {hook: kind for kind, hook in _HOOKS.items()}
 
 ENV_DISABLE = "REASONING_PLUGINS_DISABLE"
 ENV_ALLOW = "REASONING_PLUGINS_ALLOW"
@@ -66,22 +68,21 @@ _loading: contextvars.ContextVar[Provider | None] = contextvars.ContextVar("reas
 
 @dataclass(slots=True)
 class _Entry:
+    """One ``register(name, target, aliases=...)`` call and its provider."""
+
     kind: str
     name: str
     target: Any
     aliases: tuple[str, ...]
     provider: Provider
-    conflicts: list[Provider] = field(default_factory=list)
     resolved: Any = None
     error: str | None = None
 
+    def claim(self, name: str) -> str:
+        """How this entry holds ``name``, for duplicate messages."""
+        return str(self.provider) if name == self.name else f"{self.provider} (as an alias of {self.name!r})"
+
     def resolve(self) -> Any:
-        if self.conflicts:
-            providers = " and ".join(str(p) for p in [self.provider, *self.conflicts])
-            raise DuplicatePluginError(
-                f"{self.kind} {self.name!r} is registered by both {providers}. Uninstall one, or "
-                f"exclude one with {ENV_DENY}=<plugin or distribution name>."
-            )
         if self.resolved is not None:
             return self.resolved
         if self.error is not None:
@@ -160,9 +161,10 @@ class PluginHost:
     """Registry of parsers, reasoners and tool parsers from the built-ins and installed plugins.
 
     ``load_plugins=False`` loads no third-party plugins (also ``REASONING_PLUGINS_DISABLE=1``);
-    ``allow``/``deny`` select plugins by entry-point or distribution name
-    (``REASONING_PLUGINS_ALLOW`` / ``REASONING_PLUGINS_DENY``, comma-separated); ``strict``
-    re-raises the first plugin error instead of reporting it (``REASONING_PLUGINS_STRICT=1``).
+    ``allow``/``deny`` select plugins by entry-point name, distribution name or
+    ``distribution:entry-point`` (``REASONING_PLUGINS_ALLOW`` / ``REASONING_PLUGINS_DENY``,
+    comma-separated); ``strict`` re-raises the first plugin error instead of reporting it
+    (``REASONING_PLUGINS_STRICT=1``).
     """
 
     def __init__(
@@ -178,11 +180,12 @@ class PluginHost:
         self.deny = {normalize(d) for d in deny} if deny is not None else (_env_list(ENV_DENY) or set())
         self.strict = _env_flag(ENV_STRICT) if strict is None else strict
         self.failures: list[LoadFailure] = []
-        self._entries: dict[str, dict[str, _Entry]] = {kind: {} for kind in KINDS}
-        self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+        self._entries: dict[str, list[_Entry]] = {kind: [] for kind in KINDS}
+        # Every name and alias -> the entry that claimed it first; a name claimed again is a duplicate.
+        self._names: dict[str, dict[str, _Entry]] = {kind: {} for kind in KINDS}
+        self._duplicates: dict[str, dict[str, list[_Entry]]] = {kind: {} for kind in KINDS}
         self._manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._manager.add_hookspecs(hookspecs)
-        self._providers: dict[str, Provider] = {}
         self._build()
 
     # -- building ---------------------------------------------------------------------------
@@ -192,7 +195,8 @@ class PluginHost:
 
         self._add_plugin(_builtins, "builtin", BUILTIN)
         if self.load_plugins:
-            for ep in sorted(metadata.entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
+            entry_points = metadata.entry_points(group=hookspecs.PROJECT_NAME)
+            for ep in sorted(entry_points, key=lambda e: (e.name, _distribution_name(e) or "")):
                 self._load_entry_point(ep)
         from ._seed import seed_registrations
 
@@ -204,7 +208,7 @@ class PluginHost:
     def _selected(self, provider: Provider) -> bool:
         keys = {normalize(provider.plugin)}
         if provider.distribution:
-            keys.add(normalize(provider.distribution))
+            keys |= {normalize(provider.distribution), normalize(f"{provider.distribution}:{provider.plugin}")}
         if keys & self.deny:
             return False
         if provider.distribution is None and provider.plugin != "builtin":
@@ -224,29 +228,47 @@ class PluginHost:
             return
         finally:
             _loading.reset(token)
-        self._add_plugin(module, ep.name, provider)
+        # Entry-point names are only unique within a distribution ("plugin" is common).
+        self._add_plugin(module, f"{provider.distribution}:{ep.name}" if dist else ep.name, provider)
 
     def _add_plugin(self, module: Any, name: str, provider: Provider) -> None:
-        if self._manager.is_registered(module):
+        manager = self._manager
+        if manager.is_registered(module):
             return
         try:
-            self._manager.register(module, name=name)
-        except Exception as exc:
+            manager.register(module, name=name)
+        except Exception as exc:  # pluggy's PluginValidationError: an argument the hookspec lacks
+            if manager.is_registered(module):  # pluggy < 1.6 registers hooks before validating them
+                manager.unregister(module)
             self._fail(provider, f"invalid hook implementation: {type(exc).__name__}: {exc}", exc)
             return
-        self._providers[name] = provider
-        for kind, hook_name in _HOOKS.items():
-            for impl in getattr(self._manager.hook, hook_name).get_hookimpls():
-                if impl.plugin_name != name:
-                    continue
+        try:
+            manager.check_pending()  # a hook implementation that matches no hookspec (a misspelling)
+        except pluggy.PluginValidationError as exc:
+            unknown = [caller.name for caller in manager.get_hookcallers(module) or () if not caller.has_spec()]
+            manager.unregister(module)
+            self._fail(provider, _unknown_hooks_message(unknown, exc), exc)
+            return
+        for caller in manager.get_hookcallers(module) or ():
+            for impl in caller.get_hookimpls():
+                if impl.plugin is module:
+                    self._call_hook(impl, _KIND_OF_HOOK[caller.name], provider)
 
-                def register(reg_name: str, target: Any, *, aliases: Iterable[str] = (), _kind: str = kind) -> None:
-                    self.register(_kind, reg_name, target, aliases=aliases, provider=provider)
+    def _call_hook(self, impl: pluggy.HookImpl, kind: str, provider: Provider) -> None:
+        """Call one plugin's hook implementation by keyword, so ``register`` knows who calls it.
 
-                try:
-                    impl.function(*[register for _ in impl.argnames])
-                except Exception as exc:
-                    self._fail(provider, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
+        pluggy's own hook call passes arguments by position, which a keyword-only
+        ``def register_reasoning_parsers(*, register)`` cannot take.
+        """
+
+        def register(name: str, target: Any, *, aliases: Iterable[str] = ()) -> None:
+            self.register(kind, name, target, aliases=aliases, provider=provider)
+
+        arguments = {"register": register}
+        try:
+            impl.function(**_accepted(impl.function, arguments))
+        except Exception as exc:
+            self._fail(provider, f"{impl.function.__name__} raised {type(exc).__name__}: {exc}", exc)
 
     def _register_seed(self, kind: str, names: list[str], target: Any, provider: Provider) -> None:
         try:
@@ -266,7 +288,11 @@ class PluginHost:
     def register(
         self, kind: str, name: str, target: Any, *, aliases: Iterable[str] = (), provider: Provider = BUILTIN
     ) -> None:
-        """Register ``target`` under ``name`` (and ``aliases``) for ``kind``."""
+        """Register ``target`` under ``name`` (and ``aliases``) for ``kind``.
+
+        A name or alias another registration already holds becomes a duplicate: looking it up
+        raises :class:`DuplicatePluginError` naming every provider; the other names still work.
+        """
         if kind not in KINDS:
             raise ValueError(f"unknown plugin kind {kind!r}; expected one of {', '.join(KINDS)}")
         if isinstance(aliases, str):
@@ -278,61 +304,92 @@ class PluginHost:
             )
         key = normalize(name)
         alias_keys = tuple(dict.fromkeys(normalize(a) for a in aliases if normalize(a) != key))
-        entries, alias_map = self._entries[kind], self._aliases[kind]
-        for candidate in (key, *alias_keys):
-            owner = entries.get(candidate) or entries.get(alias_map.get(candidate, ""))
-            if owner is None:
-                continue
-            if owner.provider == provider and owner.target is target:
-                return  # the same registration seen twice (a module imported again)
-            owner.conflicts.append(provider)
-            if self.strict:
-                owner.resolve()  # raises DuplicatePluginError naming both providers
-            return
-        entries[key] = _Entry(kind, key, target, alias_keys, provider)
-        for alias in alias_keys:
-            alias_map[alias] = key
+        names = self._names[kind]
+        held = names.get(key)
+        if held is not None and held.provider == provider and held.target is target:
+            return  # the same registration seen twice (a module imported again)
+        entry = _Entry(kind, key, target, alias_keys, provider)
+        taken = [claimed for claimed in (key, *alias_keys) if claimed in names]
+        if taken and self.strict:
+            raise self._duplicate_error(kind, taken[0], [names[taken[0]], entry])
+        self._entries[kind].append(entry)
+        for claimed in (key, *alias_keys):
+            first = names.setdefault(claimed, entry)
+            if first is not entry:
+                self._duplicates[kind].setdefault(claimed, [first]).append(entry)
+
+    def _duplicate_error(self, kind: str, name: str, claims: list[_Entry] | None = None) -> DuplicatePluginError:
+        who = " and ".join(entry.claim(name) for entry in claims or self._duplicates[kind][name])
+        return DuplicatePluginError(
+            f"{kind} {name!r} is registered by both {who}. Uninstall one, or exclude one with "
+            f"{ENV_DENY}=<entry-point, distribution or distribution:entry-point name>."
+        )
 
     # -- looking up -------------------------------------------------------------------------
 
-    def _entry(self, kind: str, name: str) -> _Entry:
-        key = normalize(name)
-        entries = self._entries[kind]
-        entry = entries.get(key) or entries.get(self._aliases[kind].get(key, ""))
-        if entry is None:
-            names = self.names(kind)
-            every = names + list(self._aliases[kind])
-            close = difflib.get_close_matches(key, every, n=3, cutoff=0.6)
-            raise UnknownPluginError(kind, name, names, close)
-        return entry
-
     def resolve(self, kind: str, name: str) -> Any:
         """The class (or factory) registered under ``name``, imported if lazy."""
-        return self._entry(kind, name).resolve()
+        key = normalize(name)
+        if key in self._duplicates[kind]:
+            raise self._duplicate_error(kind, key)
+        entry = self._names[kind].get(key)
+        if entry is None:
+            close = difflib.get_close_matches(key, list(self._names[kind]), n=3, cutoff=0.6)
+            raise UnknownPluginError(kind, name, self.names(kind), close)
+        return entry.resolve()
 
     def names(self, kind: str) -> list[str]:
-        return sorted(self._entries[kind])
+        return sorted({entry.name for entry in self._entries[kind]})
 
     def infos(self, kind: str) -> list[PluginInfo]:
-        """Every name of ``kind`` with its provider and status (lazy targets are imported)."""
+        """Every registration of ``kind`` with its provider and status (lazy targets are imported).
+
+        A name registered by two providers has a row for each, both ``"duplicate"``.
+        """
         found = []
-        for key in self.names(kind):
-            entry = self._entries[kind][key]
+        for entry in sorted(self._entries[kind], key=lambda e: e.name):
             status, error = "ok", None
-            try:
-                entry.resolve()
-            except DuplicatePluginError as exc:
-                status, error = "duplicate", str(exc)
-            except PluginLoadError as exc:
-                status, error = "failed", str(exc)
+            shared = [n for n in (entry.name, *entry.aliases) if n in self._duplicates[kind]]
+            if shared:
+                status, error = "duplicate", " ".join(str(self._duplicate_error(kind, n)) for n in shared)
+            else:
+                try:
+                    entry.resolve()
+                except PluginLoadError as exc:
+                    status, error = "failed", str(exc)
             target = entry.target
             if not isinstance(target, str):
                 target = f"{target.__module__}:{target.__qualname__}"
             found.append(
-                PluginInfo(kind, key, entry.aliases, entry.provider.plugin, entry.provider.distribution,
+                PluginInfo(kind, entry.name, entry.aliases, entry.provider.plugin, entry.provider.distribution,
                            entry.provider.version, target, status, error)
             )
         return found
+
+
+def _distribution_name(ep: metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist else None
+
+
+def _accepted(function: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The hook arguments ``function`` declares: an implementation may take fewer than the spec."""
+    parameters = inspect.signature(function).parameters
+    return {name: value for name, value in arguments.items() if name in parameters}
+
+
+def _unknown_hooks_message(unknown: list[str], exc: Exception) -> str:
+    hooks = sorted(_KIND_OF_HOOK)
+    if not unknown:
+        return f"invalid hook implementation: {exc}"
+    parts = []
+    for hook in unknown:
+        close = difflib.get_close_matches(hook, hooks, n=1)
+        parts.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"unknown hook implementation {', '.join(parts)}: no such hook in the {hookspecs.PROJECT_NAME} "
+        f"hookspecs; the hooks are {', '.join(hooks)}"
+    )
 
 
 _host: PluginHost | None = None

@@ -7,16 +7,26 @@ A distribution exposes a module through the ``reasoning_plugins`` entry-point gr
     myparsers = "my_pkg.plugin"
 
 and that module implements one or more of the hooks below, marked with ``hookimpl``.
-An implementation may accept fewer arguments than the specification, so hooks can grow new
-arguments without breaking existing plugins.
+Hooks are called with keyword arguments (``register=...``), and an implementation may accept
+fewer arguments than the specification, so hooks can grow new arguments without breaking
+existing plugins. A ``hookimpl`` whose name or arguments match no hook here (a misspelling
+such as ``register_reasoning_parser``) makes the plugin fail to load, and is reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import pluggy
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "register_reasoners", "register_reasoning_parsers", "register_tool_parsers"]
+__all__ = [
+    "PROJECT_NAME",
+    "hookimpl",
+    "hookspec",
+    "register_reasoners",
+    "register_reasoning_parsers",
+    "register_tool_parsers",
+]
 
 PROJECT_NAME = "reasoning_plugins"
 

@@ -17,16 +17,21 @@ from reasoning_plugins._names import normalize
 DISTS = Path(__file__).resolve().parents[1] / "fixtures" / "dists"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A directory with three test distributions installed by pip: good, broken, duplicate."""
+def install_site(tmp_path_factory, *dists: str) -> Path:
+    """A directory with the named test distributions installed into it by pip (dist-info and all)."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(DISTS / "good"), str(DISTS / "broken"), str(DISTS / "dup")],
+         "--no-index", "--target", str(target), *(str(DISTS / dist) for dist in dists)],
         check=True, capture_output=True,
     )
     return target
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A directory with three test distributions installed by pip: good, broken, duplicate."""
+    return install_site(tmp_path_factory, "good", "broken", "dup")
 
 
 def run_with(site, code: str, **env: str) -> dict:
@@ -44,9 +49,14 @@ LISTING = """
     import json
     from reasoning_plugins import current_host
     host = current_host()
+    def by_name(kind):  # a duplicate name has one row per provider; keep the first registered
+        rows = {}
+        for info in host.infos(kind):
+            rows.setdefault(info.name, info.to_dict())
+        return rows
     print(json.dumps({
-        "parsers": {i.name: i.to_dict() for i in host.infos("reasoning parser")},
-        "reasoners": {i.name: i.to_dict() for i in host.infos("reasoner")},
+        "parsers": by_name("reasoning parser"),
+        "reasoners": by_name("reasoner"),
         "failures": [f.to_dict() for f in host.failures],
     }))
 """
