@@ -30,8 +30,8 @@ class ReasoningFormat:
 
     end: the marker that closes reasoning (``</think>``).
     start: the marker that opens it, or None when the model never writes one.
-    start_in_output: when thinking is switched on by the request, the model writes ``start``
-        itself (hybrid models) instead of the template prefilling it.
+    start_in_output: the model may write ``start`` itself (hybrid models) instead of the
+        template prefilling it; when thinking is on, a written start marker is removed.
     default_mode: where output begins when neither the prompt nor the request decides.
     switches: request switches honoured: ``enable_thinking``, ``thinking``, ``thinking_mode``.
     implicit_ends: markers that end reasoning without ``end`` and stay in the content
@@ -74,7 +74,13 @@ class ReasoningFormat:
         return tuple(found)
 
     def thinking_on_mode(self) -> Mode:
-        return Mode.AWAIT_START if self.start_in_output else Mode.REASONING
+        """Where output starts when the request (or template) has thinking on.
+
+        Always inside reasoning, for hybrid formats too: whether the model writes the start
+        marker (Qwen3, removed) or the template prefilled it (Qwen3-Thinking-2507, QwQ), the
+        output is split at the end marker, streamed or not, prompt seen or not.
+        """
+        return Mode.REASONING
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,9 @@ class Phase:
     anchored: bool = False
     fast_path: bool = False  # a free phase: a delta without any rule's first character passes whole
     rule_ids: frozenset[int] = frozenset()  # marker ids of the rules (a delta carrying one is scanned)
+    # single-token markers that move to another phase, by id: placed where their id arrived when
+    # the engine never sends their text
+    transitions: dict[int, Rule] = field(default_factory=dict)
     strip_newlines: bool = False
     openers: tuple[str, ...] = ()  # anchored: the wrapper's open alternatives, longest first
     next_phase: dict[int, str] = field(default_factory=dict)
@@ -142,6 +151,11 @@ def _free_phase(name: str, section: int, rules: list[Rule]) -> Phase:
         prefixes_ids=frozenset(id_prefixes),
         fast_path=True,
         rule_ids=frozenset(r.marker_id for r in rules if r.marker_id is not None),
+        transitions={
+            r.marker_id: r
+            for r in rules
+            if r.marker_id is not None and r.action != DROP and r.pattern == r.marker_text
+        },
     )
 
 

@@ -131,3 +131,37 @@ def mode_from_prompt_text(prompt_text: str, start: str | None, end: str) -> Mode
     if end_at < 0 and start_at < 0:
         return None
     return Mode.CONTENT if end_at > start_at else Mode.REASONING
+
+
+def reasoning_end_index(
+    ids: Sequence[int],
+    mode: Mode,
+    start_id: int | None,
+    end_id: int | None,
+    implicit_ids: frozenset[int],
+    is_blank: Any = None,
+) -> int | None:
+    """Index of an output's first content token, or None while reasoning has not ended.
+
+    ``ids`` are the output's tokens, read from the start the way the parser reads the text: the
+    first end marker ends reasoning and later markers (quoted in the answer) change nothing. In
+    ``AWAIT_START`` leading whitespace tokens (``is_blank``) wait for the decision.
+    """
+    if mode is Mode.CONTENT or mode is Mode.RESPONSE or mode is Mode.TOOL_CALL:
+        return 0
+    index = 0
+    if mode is Mode.AWAIT_START and start_id is not None:
+        while index < len(ids) and is_blank is not None and is_blank(ids[index]):
+            index += 1
+        if index == len(ids):
+            return None
+        if ids[index] != start_id:
+            return 0
+        index += 1
+    for position in range(index, len(ids)):
+        token = ids[position]
+        if token == end_id:
+            return position + 1
+        if token in implicit_ids:
+            return position
+    return None

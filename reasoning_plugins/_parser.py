@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ._format import Program, ReasoningFormat, compile_format, resolve_mode
-from ._modes import Mode, coerce_mode
+from ._modes import Mode, coerce_mode, reasoning_end_index, request_field
 from ._scanner import ReasoningStream
-from ._tokens import marker_token_ids
-from .protocol import DeltaMessage
+from ._tokens import blank_token_checker, marker_token_ids
+from .protocol import DeltaMessage, ReasoningDelta
 
 __all__ = ["Capability", "DeclarativeParser", "ReasoningParser", "SeedStream"]
 
@@ -141,6 +141,55 @@ class SeedStream:
         return self._parser.finish()
 
 
+class _RequestStreams:
+    """The streams of the requests one parser instance serves through the seed interface.
+
+    Engines hand ``extract_reasoning_content_streaming`` no request id. LMDeploy shares one
+    instance between all requests, interleaved; vLLM makes one per request. Both pass as
+    ``previous_text`` the very object they passed as ``current_text`` on that request's previous
+    call, so a request's stream is found by that object's identity in O(1); an equal string
+    (an engine that copies) is found by comparison. At most ``limit`` requests are remembered
+    (the oldest is forgotten: it would catch up from ``previous_text`` if it came back).
+    """
+
+    __slots__ = ("_by_text", "limit", "last")
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._by_text: dict[int, tuple[str, ReasoningStream]] = {}
+        self.limit = limit
+        self.last: ReasoningStream | None = None
+
+    def take(self, previous_text: str) -> ReasoningStream | None:
+        entry = self._by_text.pop(id(previous_text), None)
+        if entry is not None:  # the object is held, so its id cannot have been reused
+            return entry[1]
+        length = len(previous_text)
+        for key, (text, stream) in self._by_text.items():
+            if len(text) == length and stream.seen_chars == length and text == previous_text:
+                del self._by_text[key]
+                return stream
+        return None
+
+    def put(self, current_text: str, stream: ReasoningStream) -> None:
+        if len(self._by_text) >= self.limit:
+            del self._by_text[next(iter(self._by_text))]
+        self._by_text[id(current_text)] = (current_text, stream)
+        self.last = stream
+
+    def pop(self, current_text: str | None) -> ReasoningStream | None:
+        if current_text is None:
+            stream, self.last = self.last, None
+            if stream is not None:
+                for key, (_text, held) in list(self._by_text.items()):
+                    if held is stream:
+                        del self._by_text[key]
+            return stream
+        stream = self.take(current_text)
+        if stream is self.last:
+            self.last = None
+        return stream
+
+
 class DeclarativeParser(ReasoningParser):
     """A parser defined by a :class:`ReasoningFormat`; subclasses set ``format`` and nothing else.
 
@@ -149,6 +198,10 @@ class DeclarativeParser(ReasoningParser):
         class MyParser(DeclarativeParser):
             format = ReasoningFormat(start="<reason>", end="</reason>", start_in_output=True,
                                      default_mode=Mode.AWAIT_START)
+
+    One instance may serve many requests through the seed interface (LMDeploy shares one
+    between all of them): each request's stream is kept apart. ``chat_template_kwargs`` given
+    to the constructor (as vLLM does) act as the request's when a call brings no request.
     """
 
     format: ClassVar[ReasoningFormat] = ReasoningFormat()
@@ -157,12 +210,15 @@ class DeclarativeParser(ReasoningParser):
         super().__init_subclass__(**kwargs)
         cls.capabilities = _capabilities(cls.format) | cls.__dict__.get("extra_capabilities", frozenset())
 
-    def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, tokenizer: Any = None, *args: Any, chat_template_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)
         fmt = type(self).format
         self._program: Program = compile_format(fmt, marker_token_ids(tokenizer, fmt.markers))
+        self._default_request: Any = {"chat_template_kwargs": dict(chat_template_kwargs)} if chat_template_kwargs else None
         self._bound: dict[str, Any] = {}
-        self._seed_stream: ReasoningStream | None = None
+        self._streams = _RequestStreams()
+        self._decode = getattr(tokenizer, "decode", None)
+        self._is_blank = blank_token_checker(tokenizer) if tokenizer is not None else None
 
     # -- mode -------------------------------------------------------------------------------
 
@@ -181,7 +237,7 @@ class DeclarativeParser(ReasoningParser):
             "prompt_text": prompt_text,
             "mode": mode,
         }
-        self._seed_stream = None
+        self._streams = _RequestStreams()
         return self
 
     def resolve_mode(
@@ -193,6 +249,10 @@ class DeclarativeParser(ReasoningParser):
         mode: Mode | str | None = None,
     ) -> Mode:
         program = self._program
+        if request is None:
+            request = self._default_request
+        if mode is None:
+            mode = request_field(request, "model_status")
         return resolve_mode(
             program.fmt,
             mode=coerce_mode(mode) if mode is not None else None,
@@ -202,6 +262,15 @@ class DeclarativeParser(ReasoningParser):
             start_id=program.start_id,
             end_ids=frozenset({program.end_id}) if program.end_id is not None else frozenset(),
         )
+
+    def _context(self, request: Any = None, model_status: Mode | str | None = None) -> dict[str, Any]:
+        """The bound request and prompt, with what this call brings on top."""
+        context = dict(self._bound)
+        if request is not None:
+            context["request"] = request
+        if model_status is not None:
+            context["mode"] = model_status
+        return context
 
     # -- native interface -------------------------------------------------------------------
 
@@ -214,7 +283,7 @@ class DeclarativeParser(ReasoningParser):
         mode: Mode | str | None = None,
     ) -> ReasoningStream:
         resolved = self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
-        return ReasoningStream(self._program, resolved, getattr(self.model_tokenizer, "decode", None))
+        return ReasoningStream(self._program, resolved, self._decode)
 
     def parse(
         self,
@@ -227,7 +296,7 @@ class DeclarativeParser(ReasoningParser):
         mode: Mode | str | None = None,
     ) -> tuple[str | None, str | None]:
         stream = self.start_stream(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
-        first = stream.feed(text or "", token_ids or None)
+        first = stream.feed(text or "", token_ids)
         last = stream.finish()
         reasoning = "".join(m.reasoning_content for m in (first, last) if m and m.reasoning_content)
         content = "".join(m.content for m in (first, last) if m and m.content)
@@ -235,11 +304,11 @@ class DeclarativeParser(ReasoningParser):
 
     # -- seed interface ---------------------------------------------------------------------
 
-    def extract_reasoning_content(self, model_output: str, request: Any = None) -> tuple[str | None, str | None]:
-        bound = dict(self._bound)
-        if request is not None:
-            bound["request"] = request
-        return self.parse(model_output, **bound)
+    def extract_reasoning_content(
+        self, model_output: str, request: Any = None, model_status: Mode | str | None = None, **_: Any
+    ) -> tuple[str | None, str | None]:
+        """The seed method; ``model_status`` as FastDeploy passes it (or a request field)."""
+        return self.parse(model_output, **self._context(request, model_status))
 
     def extract_reasoning_content_streaming(
         self,
@@ -249,45 +318,44 @@ class DeclarativeParser(ReasoningParser):
         previous_token_ids: Sequence[int],
         current_token_ids: Sequence[int],
         delta_token_ids: Sequence[int],
-    ) -> DeltaMessage | None:
-        stream = self._seed_stream
-        if stream is None or stream.seen_chars != len(previous_text or ""):
-            # A fresh instance joining mid-stream, or a new stream: catch up once.
-            stream = self.start_stream(**self._bound)
+        model_status: Mode | str | None = None,
+        request: Any = None,
+        **_: Any,
+    ) -> ReasoningDelta | None:
+        """The seed method: O(len(delta)) per call, whichever request the call belongs to."""
+        previous_text = previous_text or ""
+        # A request is new when nothing came before; text may still be empty while ids arrive
+        # (text held back behind the ids), and then the request continues.
+        continuing = bool(previous_text) or bool(previous_token_ids)
+        stream = self._streams.take(previous_text) if continuing else None
+        if stream is None:
+            # A new request, or a fresh instance joining mid-stream: catch up once.
+            stream = self.start_stream(**self._context(request, model_status))
             if previous_text:
-                stream.feed(previous_text, previous_token_ids or None)
-            self._seed_stream = stream
-        return stream.feed(delta_text, delta_token_ids or None)
+                stream.feed(previous_text, previous_token_ids)
+        message = stream.feed(delta_text, delta_token_ids)
+        self._streams.put(current_text if current_text is not None else previous_text + (delta_text or ""), stream)
+        return message
 
-    def finish(self) -> DeltaMessage | None:
-        stream, self._seed_stream = self._seed_stream, None
+    def finish(self, current_text: str | None = None) -> ReasoningDelta | None:
+        """Release what the request's stream holds back (the latest request's, by default)."""
+        stream = self._streams.pop(current_text)
         return stream.finish() if stream is not None else None
 
     def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
-        program = self._program
-        start_id = program.start_id
-        end_ids = program.end_ids
-        for token in reversed(input_ids):
-            if token in end_ids:
-                return True
-            if token == start_id:
-                return False
-        mode = self.resolve_mode(**self._bound)
-        # a model that may open reasoning itself and did not, with its first token, answered directly
-        return mode is Mode.CONTENT or (mode is Mode.AWAIT_START and start_id is not None and len(input_ids) > 0)
+        """Whether reasoning has ended in this output, read from its first token (see README)."""
+        return self._end_index(input_ids) is not None
 
     def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
+        index = self._end_index(input_ids)
+        return [] if index is None else list(input_ids[index:])
+
+    def _end_index(self, input_ids: Sequence[int]) -> int | None:
         program = self._program
         end_id = program.end_id
         implicit = program.end_ids - {end_id} if end_id is not None else program.end_ids
-        for index, token in enumerate(input_ids):
-            if token == end_id:
-                return list(input_ids[index + 1 :])
-            if token in implicit:
-                return list(input_ids[index:])
         mode = self.resolve_mode(**self._bound)
-        answered_directly = mode is Mode.AWAIT_START and bool(input_ids) and input_ids[0] != program.start_id
-        return list(input_ids) if mode is Mode.CONTENT or answered_directly else []
+        return reasoning_end_index(input_ids, mode, program.start_id, end_id, implicit, self._is_blank)
 
 
 def _capabilities(fmt: ReasoningFormat) -> frozenset[str]:

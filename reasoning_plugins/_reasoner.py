@@ -7,31 +7,37 @@ from typing import Any, ClassVar
 
 from ._errors import MissingMarkerError
 from ._format import ReasoningFormat, resolve_mode
-from ._modes import Mode, coerce_mode
-from ._tokens import encode_plain, marker_token_ids
+from ._modes import Mode, coerce_mode, reasoning_end_index
+from ._tokens import blank_token_checker, encode_plain, marker_token_ids
 
 __all__ = ["DeclarativeReasoner", "Reasoner", "ReasoningTracker"]
 
 
 class ReasoningTracker:
-    """Follows one request token by token.
+    """Follows one request token by token, as the parser reads the same tokens.
 
-    ``in_reasoning`` says whether the next token is reasoning (no grammar may constrain it);
-    ``feed(token_id)`` returns True when that token belongs to reasoning, the end marker
-    included, and False for content tokens, the only ones a grammar should see.
+    ``in_reasoning`` says whether the next token may be reasoning (no grammar may constrain it);
+    ``feed(token_id)`` returns True when that token is not for the grammar: reasoning, the end
+    marker, and whitespace before a start marker the model may still write; False for content
+    tokens, the only ones a grammar should see.
     """
 
-    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "in_reasoning")
+    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "_is_blank", "in_reasoning")
 
-    def __init__(self, start_id: int | None, end_id: int, implicit_ids: frozenset[int], mode: Mode) -> None:
+    def __init__(
+        self, start_id: int | None, end_id: int, implicit_ids: frozenset[int], mode: Mode, is_blank: Any = None
+    ) -> None:
         self._start_id = start_id
         self._end_id = end_id
         self._implicit_ids = implicit_ids
+        self._is_blank = is_blank
         self._awaiting = mode is Mode.AWAIT_START and start_id is not None
-        self.in_reasoning = mode is Mode.REASONING or self._awaiting or (mode is Mode.AWAIT_START and start_id is None)
+        self.in_reasoning = mode is Mode.REASONING or mode is Mode.AWAIT_START
 
     def feed(self, token_id: int) -> bool:
         if self._awaiting:
+            if self._is_blank is not None and self._is_blank(token_id):
+                return True  # whitespace before the decision: markup if <think> follows
             self._awaiting = False
             self.in_reasoning = token_id == self._start_id
             return self.in_reasoning
@@ -84,7 +90,9 @@ class DeclarativeReasoner(Reasoner):
         start_token_id: int | None = None,
         implicit_end_ids: Sequence[int] = (),
         force_end_token_ids: Sequence[int] | None = None,
+        is_blank: Any = None,
     ) -> None:
+        self._is_blank = is_blank  # token id -> whitespace only? (for AWAIT_START formats)
         self.end_token_id = end_token_id
         self.start_token_id = start_token_id
         self.implicit_end_ids = frozenset(implicit_end_ids)
@@ -110,6 +118,7 @@ class DeclarativeReasoner(Reasoner):
             start_token_id=ids.get(fmt.start) if fmt.start else None,
             implicit_end_ids=[ids[m] for m in fmt.implicit_ends if m in ids],
             force_end_token_ids=[*prefix, ids[fmt.end]],
+            is_blank=blank_token_checker(tokenizer),
         )
 
     @property
@@ -133,28 +142,20 @@ class DeclarativeReasoner(Reasoner):
         )
 
     def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
-        end_id, start_id, implicit = self.end_token_id, self.start_token_id, self.implicit_end_ids
-        for token in reversed(input_ids):
-            if token == end_id or token in implicit:
-                return True
-            if token == start_id:
-                return False
-        mode = self._default_mode()
-        # a model that may open reasoning itself and did not, with its first token, answered directly
-        return mode is Mode.CONTENT or (mode is Mode.AWAIT_START and start_id is not None and len(input_ids) > 0)
+        """Whether reasoning has ended in this output, read from its first token."""
+        return self._end_index(input_ids) is not None
 
     def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
-        for index, token in enumerate(input_ids):
-            if token == self.end_token_id:
-                return list(input_ids[index + 1 :])
-            if token in self.implicit_end_ids:
-                return list(input_ids[index:])
-        mode = self._default_mode()
-        answered_directly = mode is Mode.AWAIT_START and bool(input_ids) and input_ids[0] != self.start_token_id
-        return list(input_ids) if mode is Mode.CONTENT or answered_directly else []
+        index = self._end_index(input_ids)
+        return [] if index is None else list(input_ids[index:])
+
+    def _end_index(self, input_ids: Sequence[int]) -> int | None:
+        return reasoning_end_index(
+            input_ids, self._default_mode(), self.start_token_id, self.end_token_id, self.implicit_end_ids, self._is_blank
+        )
 
     def start(
         self, prompt_token_ids: Sequence[int] = (), *, request: Any = None, mode: Mode | str | None = None
     ) -> ReasoningTracker:
         resolved = self.resolve_mode(prompt_token_ids or (), request=request, mode=mode)
-        return ReasoningTracker(self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved)
+        return ReasoningTracker(self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved, self._is_blank)

@@ -1,9 +1,16 @@
 """The incremental scanner behind every declarative parser, streaming and not.
 
-Per delta the work is proportional to the delta plus the held-back text, and held-back text is
-never longer than the longest marker (anchored phases hold only leading whitespace or a marker
-prefix). Non-streaming parsing feeds the whole output once and calls :meth:`finish`, so both
-paths run the same code and cannot disagree.
+Per delta the work is proportional to the delta plus the held-back text. Held-back text is never
+longer than the longest marker, plus ``ID_TEXT_WINDOW`` characters while a marker's id has arrived
+and its text has not. Non-streaming parsing feeds the whole output once and calls
+:meth:`ReasoningStream.finish`, so both paths run the same code and cannot disagree.
+
+Markers that are single tokens are matched by id once a stream has seen ids: their text spelled by
+ordinary tokens is plain text, as the guided-decoding reasoner sees it. Engines send ids and text
+in two ways that look alike when a marker's id arrives: text that lags the ids (vLLM holding back
+the characters a stop string could still match) and text that never carries the marker at all
+(``skip_special_tokens=True``). An announced marker is therefore matched when its text arrives
+within ``ID_TEXT_WINDOW`` characters; otherwise it is placed where its id was.
 """
 
 from __future__ import annotations
@@ -13,29 +20,35 @@ from collections.abc import Callable, Sequence
 from ._format import (
     CONTENT,
     DROP,
-    END,
     IMPLICIT_END,
     Phase,
     Program,
+    Rule,
     initial_phase,
 )
 from ._modes import Mode
-from .protocol import DeltaMessage
+from .protocol import ReasoningDelta
 
-__all__ = ["ReasoningStream"]
+__all__ = ["ID_TEXT_WINDOW", "ReasoningStream"]
 
-_FEW_IDS = 16
+# How far (in characters) a marker's text may trail its id. vLLM holds back one character less
+# than the longest stop string; 64 covers any practical stop string.
+ID_TEXT_WINDOW = 64
 
 
 class ReasoningStream:
     """One request's output, fed delta by delta.
 
     ``feed(delta_text, delta_token_ids)`` returns the newly decided reasoning and content as a
-    :class:`DeltaMessage` (``None`` when nothing was decided); ``finish()`` releases any text
-    held back because it could have been the start of a marker.
+    :class:`ReasoningDelta` (``None`` when nothing was decided); ``finish()`` releases any text
+    held back because it could have been the start of a marker. ``[]`` and ``None`` ids mean the
+    same: this delta brought no ids.
     """
 
-    __slots__ = ("_program", "_phase", "_held", "_seen_chars", "_finished", "_decode", "mode", "reasoning_ended")
+    __slots__ = (
+        "_program", "_phase", "_held", "_held_blank", "_seen", "_finished", "_decode", "_by_ids",
+        "_credits", "mode", "reasoning_ended",
+    )
 
     def __init__(self, program: Program, mode: Mode, decode: Callable[[list[int]], str] | None = None) -> None:
         self._program = program
@@ -43,222 +56,288 @@ class ReasoningStream:
         self.mode = mode
         self._phase: Phase = program.phases[initial_phase(program, mode)]
         self._held = ""
-        self._seen_chars = 0
+        self._held_blank = 0  # leading characters of _held already known to be whitespace
+        self._seen = 0  # characters fed so far
         self._finished = False
+        self._by_ids = False  # ids have been seen: single-token markers are matched by id
+        self._credits: list[tuple[int, int]] = []  # (marker id, stream offset) announced, text not matched yet
         self.reasoning_ended = self._phase.section == CONTENT and self._phase.name != "await"
 
     @property
     def seen_chars(self) -> int:
         """Characters fed so far (held-back text included)."""
-        return self._seen_chars
+        return self._seen
 
     @property
     def in_reasoning(self) -> bool:
         return self._phase.name == "reason"
 
-    def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> DeltaMessage | None:
+    def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
-        if not delta_text:
-            if not delta_token_ids:
-                return None
-            delta_text = ""
-        self._seen_chars += len(delta_text)
+        text = delta_text or ""
+        markers = self._program.marker_ids
+        if delta_token_ids and markers:
+            self._by_ids = True
+            if len(delta_token_ids) == 1:
+                if delta_token_ids[0] in markers:
+                    self._announce(text, delta_token_ids)
+            elif not markers.isdisjoint(delta_token_ids):
+                self._announce(text, delta_token_ids)
+        if not text and not self._credits:
+            return None
+        self._seen += len(text)
         phase = self._phase
-        if (
-            delta_text
-            and not self._held
-            and phase.fast_path
-            and (delta_token_ids is None or not phase.rule_ids or phase.rule_ids.isdisjoint(delta_token_ids))
-        ):
+        if not self._held and not self._credits and phase.fast_path:
             # The common case: no marker can start in this delta, so it all goes to one section.
             for ch in phase.first_chars:
-                if ch in delta_text:
+                if ch in text:
                     break
             else:
                 if phase.section == CONTENT:
-                    return DeltaMessage(content=delta_text)
-                return DeltaMessage(reasoning_content=delta_text)
-        reasoning, content = self._scan(delta_text, delta_token_ids, final=False)
+                    return ReasoningDelta(content=text)
+                return ReasoningDelta(reasoning_content=text)
+        reasoning, content = self._scan(text, final=False)
         if reasoning or content:
-            return DeltaMessage(reasoning_content=reasoning or None, content=content or None)
+            return ReasoningDelta(reasoning or None, content or None)
         return None
 
-    def finish(self) -> DeltaMessage | None:
+    def finish(self) -> ReasoningDelta | None:
         """Release held-back text. The stream accepts no more deltas afterwards."""
         if self._finished:
             return None
-        reasoning, content = self._scan("", None, final=True)
+        reasoning, content = self._scan("", final=True)
         self._finished = True
         if reasoning or content:
-            return DeltaMessage(reasoning_content=reasoning or None, content=content or None)
+            return ReasoningDelta(reasoning or None, content or None)
         return None
+
+    # -- ids ------------------------------------------------------------------------------------
+
+    def _announce(self, text: str, ids: Sequence[int]) -> None:
+        """Record the markers whose ids this delta carries, with where their text would start."""
+        markers = self._program.marker_ids
+        for index, token in enumerate(ids):
+            if token in markers:
+                self._credits.append((token, self._seen + self._offset_in_delta(text, ids, index)))
+
+    def _offset_in_delta(self, text: str, ids: Sequence[int], index: int) -> int:
+        """Characters of ``text`` before ``ids[index]``, decoding the ordinary tokens before it."""
+        if index == 0:
+            return 0
+        if self._decode is None:
+            return len(text)
+        markers = self._program.marker_ids
+        decoded = self._decode([t for t in ids[:index] if t not in markers])
+        length = len(decoded)
+        # A delta that starts inside a UTF-8 character: its first tokens decode to replacement
+        # characters on their own, but complete one character of the text.
+        if decoded.startswith("\ufffd") and not text.startswith("\ufffd"):
+            length -= len(decoded) - len(decoded.lstrip("\ufffd")) - 1
+        return min(len(text), length)
+
+    def _credit(self, marker_id: int) -> int:
+        """Index of the oldest unmatched announcement of ``marker_id``, or -1."""
+        for index, (token, _at) in enumerate(self._credits):
+            if token == marker_id:
+                return index
+        return -1
+
+    def _matchable(self, rule: Rule) -> bool:
+        return rule.marker_id is None or not self._by_ids or self._credit(rule.marker_id) >= 0
+
+    def _consume(self, rule: Rule) -> None:
+        if self._by_ids and rule.marker_id is not None:
+            index = self._credit(rule.marker_id)
+            if index >= 0:
+                del self._credits[index]
+
+    def _announced_transition(self, phase: Phase) -> tuple[int, Rule, int] | None:
+        """The oldest announced marker that would move ``phase`` on: (credit index, rule, offset)."""
+        for index, (token, at) in enumerate(self._credits):
+            rule = phase.transitions.get(token)
+            if rule is not None:
+                return index, rule, at
+        return None
+
+    def _expire_credits(self, phase: Phase, scanned: int) -> None:
+        """Forget announcements the scan has passed by more than the window, unless they would
+        move this phase on (those are placed where their id was)."""
+        horizon = scanned - ID_TEXT_WINDOW
+        self._credits = [(t, at) for t, at in self._credits if at >= horizon or t in phase.transitions]
 
     # -- scanning -------------------------------------------------------------------------
 
-    def _scan(self, delta: str, ids: Sequence[int] | None, final: bool) -> tuple[str, str]:
+    def _scan(self, delta: str, final: bool) -> tuple[str, str]:
         held = self._held
         buf = held + delta if held else delta
+        base = self._seen - len(buf)  # stream offset of buf[0]
+        known_blank = self._held_blank if held else 0
         self._held = ""
-        reasoning = ""
-        content = ""
-        delta_start = len(held)
-        id_seq = ids
-        if ids is not None and len(ids) > _FEW_IDS:
-            ids = frozenset(ids)
+        self._held_blank = 0
+        reasoning: list[str] = []
+        content: list[str] = []
+        n = len(buf)
+        i = 0
+        found: dict[int, int] = {}  # next position of each rule's pattern at or after i (-1: none)
         while True:
             phase = self._phase
+            if self._credits:
+                self._expire_credits(phase, base + i)
+            out = content if phase.section == CONTENT else reasoning
             if not phase.rules and not phase.anchored:  # verbatim content
-                content += buf
-                return reasoning, content
+                self._credits.clear()
+                out.append(buf[i:])
+                break
             if phase.anchored:
-                if not buf and not final and (ids is None or phase.name != "await"):
-                    return reasoning, content
-                consumed, emitted, keep = self._anchored(phase, buf, ids, final)
-                if keep:
-                    self._held = buf
-                    return reasoning, content
-                content += emitted
-                buf = buf[consumed:]
-                delta_start = max(0, delta_start - consumed)
+                if i == n and not final:
+                    break
+                step = self._anchored(phase, buf, i, base, known_blank, final)
+                known_blank = 0
+                if step is None:
+                    self._hold(buf, i)
+                    break
+                i = step  # what was passed over is markup
+                found.clear()
                 continue
-            # free phase: find the earliest rule match (ties: the longest pattern)
-            best_pos = -1
-            best = None
-            if buf:
-                for ch in phase.first_chars:
-                    if ch in buf:
-                        break
+            rule, pos = self._next_match(phase, buf, i, found)
+            announced = self._announced_transition(phase) if self._credits else None
+            if announced is not None and (rule is None or (rule.marker_id != announced[1].marker_id and announced[2] - base < pos)):
+                credit, marker_rule, at = announced
+                at = min(n, max(i, at - base))
+                if not final and self._seen - (base + at) <= ID_TEXT_WINDOW:
+                    # the id arrived, its text has not (yet): hold what follows the id's place
+                    keep = self._holdback(phase, buf[i:at])
+                    out.append(buf[i : at - keep])
+                    self._hold(buf, at - keep)
+                    break
+                # the text never came: the engine skipped it; the marker sits where its id was
+                del self._credits[credit]
+                if at > i and buf[at - 1] == "\n" and any(r.pattern == "\n" + marker_rule.marker_text for r in phase.rules):
+                    out.append(buf[i : at - 1])  # the format's trimmed newline belongs to the marker
                 else:
-                    ch = None
-                if ch is not None:
-                    for rule in phase.rules:
-                        if ids is not None and rule.marker_id is not None and rule.marker_id not in ids:
-                            continue
-                        pos = buf.find(rule.pattern)
-                        if pos >= 0 and (best is None or pos < best_pos or (pos == best_pos and len(rule.pattern) > len(best.pattern))):
-                            best_pos, best = pos, rule
-            skipped = 0  # chars consumed with a marker whose text the engine skipped
-            if best is None and ids is not None:
-                best_pos, best, skipped = self._marker_without_text(phase, buf, ids, id_seq, delta_start)
-            if best is None:
-                keep = 0 if final else self._holdback(phase, buf, ids is not None)
-                text = buf[: len(buf) - keep] if keep else buf
-                if phase.section == CONTENT:
-                    content += text
-                else:
-                    reasoning += text
-                if keep:
-                    self._held = buf[len(buf) - keep :]
-                return reasoning, content
-            before = buf[:best_pos]
-            if phase.section == CONTENT:
-                content += before
-            else:
-                reasoning += before
-            action = best.action
-            if action == IMPLICIT_END:
-                buf = buf[best_pos:]
-            else:
-                buf = buf[best_pos + (skipped - 1 if skipped else len(best.pattern)) :]
-            delta_start = 0
-            if action == DROP:
+                    out.append(buf[i:at])
+                i = at
+                self._transition(phase, marker_rule)
+                found.clear()
                 continue
-            if phase.name == "reason":
-                self.reasoning_ended = True
-            self._phase = self._program.phases[phase.next_phase[action]]
-            if skipped:
-                ids = id_seq = None  # the marker the ids announced has been placed
+            if rule is None:
+                keep = 0 if final else self._holdback(phase, buf[i:])
+                out.append(buf[i : n - keep])
+                if keep:
+                    self._hold(buf, n - keep)
+                break
+            out.append(buf[i:pos])
+            self._consume(rule)
+            i = pos if rule.action == IMPLICIT_END else pos + len(rule.pattern)
+            if rule.action == DROP:
+                continue
+            self._transition(phase, rule)
+            found.clear()
+        return "".join(reasoning), "".join(content)
 
-    def _holdback(self, phase: Phase, buf: str, by_ids: bool) -> int:
-        """Length of the longest suffix of ``buf`` that could still grow into a marker."""
-        prefixes = phase.prefixes_ids if by_ids else phase.prefixes_text
-        if not prefixes:
+    def _hold(self, buf: str, start: int) -> None:
+        self._held = buf[start:]
+
+    def _transition(self, phase: Phase, rule: Rule) -> None:
+        if phase.name == "reason":
+            self.reasoning_ended = True
+        self._phase = self._program.phases[phase.next_phase[rule.action]]
+
+    def _next_match(self, phase: Phase, buf: str, i: int, found: dict[int, int]) -> tuple[Rule | None, int]:
+        """The earliest matchable rule at or after ``i`` (ties: the longest pattern)."""
+        best: Rule | None = None
+        best_pos = -1
+        for index, rule in enumerate(phase.rules):
+            pos = found.get(index)
+            if pos is None or 0 <= pos < i:
+                pos = buf.find(rule.pattern, i)
+                found[index] = pos
+            if pos < 0 or not self._matchable(rule):
+                continue
+            if best is None or pos < best_pos or (pos == best_pos and len(rule.pattern) > len(best.pattern)):
+                best, best_pos = rule, pos
+        return best, best_pos
+
+    def _holdback(self, phase: Phase, text: str) -> int:
+        """Length of the longest suffix of ``text`` that could still grow into a marker."""
+        # While an id is announced its text may still arrive, so hold its prefixes too.
+        prefixes = phase.prefixes_ids if self._by_ids and not self._credits else phase.prefixes_text
+        if not prefixes or not text:
             return 0
-        longest = min(len(buf), phase.max_len - 1)
-        for k in range(longest, 0, -1):
-            if buf[-k:] in prefixes:
+        for k in range(min(len(text), phase.max_len - 1), 0, -1):
+            if text[-k:] in prefixes:
                 return k
         return 0
 
-    def _marker_without_text(self, phase: Phase, buf: str, ids, id_seq, delta_start: int):
-        """Engines that skip special tokens send a marker's id with no text: place it anyway.
+    def _anchored(self, phase: Phase, buf: str, i: int, base: int, known_blank: int, final: bool) -> int | None:
+        """Decide an anchored phase from ``buf[i:]``.
 
-        Returns (position, rule, consumed + 1) or (-1, None, 0). The position comes from decoding
-        the delta's ids before the marker when a tokenizer is known.
+        Returns None to hold ``buf[i:]`` until more text arrives, or the index where the next
+        phase starts; what lies before it is markup, dropped.
         """
-        for rule in phase.rules:
-            if rule.marker_id is None or rule.action == DROP or rule.pattern != rule.marker_text:
-                continue
-            if rule.marker_id not in ids or rule.marker_text in buf:
-                continue
-            pos = self._position_of(rule.marker_id, buf, id_seq, delta_start)
-            consumed = 1
-            # the format's trimmed newline before the marker belongs to it, text or not
-            if pos > 0 and buf[pos - 1] == "\n" and any(r.pattern == "\n" + rule.marker_text for r in phase.rules):
-                pos -= 1
-                consumed = 2
-            return pos, rule, consumed
-        return -1, None, 0
-
-    def _position_of(self, marker_id: int, buf: str, id_seq, delta_start: int) -> int:
-        """Where in ``buf`` the text of a marker that arrived as an id alone would have been."""
-        index = list(id_seq).index(marker_id)
-        if index == 0:
-            return delta_start
-        if self._decode is None:
-            return len(buf)
-        markers = self._program.marker_ids
-        before = [t for t in id_seq[:index] if t not in markers]
-        return min(len(buf), delta_start + len(self._decode(before)))
-
-    def _anchored(self, phase: Phase, buf: str, ids, final: bool) -> tuple[int, str, bool]:
-        """Decide an anchored phase. Returns (chars consumed, content emitted, hold everything)."""
-        program = self._program
         if phase.name == "await":
-            start = program.fmt.start or ""
-            stripped = buf.lstrip()
-            lead = len(buf) - len(stripped)
-            gated = ids is not None and program.start_id is not None
-            if gated and program.start_id in ids and start not in buf:
-                # the start marker's id arrived without its text: whitespace before it is markup
-                pos = self._position_of(program.start_id, buf, ids, 0) if not isinstance(ids, frozenset) else lead
-                if not buf[:pos].strip():
-                    self._phase = program.phases["reason"]
-                    return pos, "", False
-            if not stripped:
-                if final:
-                    self._phase = program.phases["content"]
-                    return 0, "", False
-                return 0, "", True
-            if stripped.startswith(start) and (not gated or program.start_id in ids):
-                self._phase = program.phases["reason"]
-                return lead + len(start), "", False
-            if start.startswith(stripped) and not final and not gated:
-                return 0, "", True
-            self._phase = program.phases["content"]
-            self.reasoning_ended = True
-            return 0, "", False
-        # content_pre / after_wrap: drop leading newlines, then maybe open the wrapper
-        consumed = 0
+            return self._await_start(buf, i, base, known_blank, final)
+        program = self._program
+        n = len(buf)
+        j = i
         if phase.strip_newlines:
-            rest = buf.lstrip("\n")
-            consumed = len(buf) - len(rest)
-            if not rest:
+            while j < n and buf[j] == "\n":
+                j += 1
+            if j == n:
                 if final:
                     self._phase = program.phases["content"]
-                return consumed, "", False
-        else:
-            rest = buf
+                return j
         for opener in phase.openers:
-            if rest.startswith(opener):
-                longer = [o for o in phase.openers if len(o) > len(opener) and o.startswith(opener)]
-                if longer and len(rest) == len(opener) and not final:
-                    return 0, "", True
+            if buf.startswith(opener, j):
+                longer = any(len(o) > len(opener) and o.startswith(opener) for o in phase.openers)
+                if longer and n - j == len(opener) and not final:
+                    return None
                 self._phase = program.phases["wrapped"]
-                return consumed + len(opener), "", False
-        if phase.openers and not final and any(o.startswith(rest) for o in phase.openers):
+                return j + len(opener)
+        if phase.openers and not final and any(o.startswith(buf[j:]) for o in phase.openers):
             # could still become the wrapper's open marker: hold it (after dropping newlines)
-            return (consumed, "", False) if consumed else (0, "", True)
+            return j if j > i else None
         self._phase = program.phases["content"]
-        return consumed, "", False
+        return j
+
+    def _await_start(self, buf: str, i: int, base: int, known_blank: int, final: bool) -> int | None:
+        """Before the model's first word: does it open reasoning with the start marker?
+
+        Leading whitespace waits with the decision: it is markup before the start marker and
+        content otherwise.
+        """
+        program = self._program
+        start = program.fmt.start or ""
+        n = len(buf)
+        j = i + known_blank
+        while j < n and buf[j].isspace():
+            j += 1
+        start_id = program.start_id
+        # the start marker's id arrived at or before the first word (its text may lag behind)
+        credit = self._credit(start_id) if self._by_ids and start_id is not None else -1
+        if credit >= 0 and self._credits[credit][1] > base + j:
+            credit = -1
+        announced = credit >= 0
+        by_text = not self._by_ids or start_id is None or announced
+        if by_text and buf.startswith(start, j):
+            if announced:
+                del self._credits[credit]
+            self._phase = program.phases["reason"]
+            return j + len(start)
+        if j == n or (by_text and start.startswith(buf[j:])):
+            if not final:
+                self._held_blank = j - i
+                return None
+            if j == n and not announced:
+                self._phase = program.phases["content"]
+                self.reasoning_ended = True
+                return i
+        if announced:
+            # the start marker's id arrived without its text: whitespace before it is markup
+            at = self._credits.pop(credit)[1]
+            self._phase = program.phases["reason"]
+            return max(i, at - base)
+        self._phase = program.phases["content"]
+        self.reasoning_ended = True
+        return i

@@ -68,3 +68,23 @@ def encode_plain(tokenizer: Any, text: str) -> list[int]:
         return list(tokenizer.encode(text, add_special_tokens=False))
     except TypeError:
         return list(tokenizer.encode(text))
+
+
+def blank_token_checker(tokenizer: Any) -> Any:
+    """``is_blank(token_id)``: whether a token decodes to whitespace only (cached), or None."""
+    decode = getattr(tokenizer, "decode", None)
+    if decode is None:
+        return None
+    cache: dict[int, bool] = {}
+
+    def is_blank(token_id: int) -> bool:
+        blank = cache.get(token_id)
+        if blank is None:
+            try:
+                text = decode([token_id])
+            except Exception:
+                text = "x"
+            blank = cache[token_id] = bool(text) and not text.strip()
+        return blank
+
+    return is_blank

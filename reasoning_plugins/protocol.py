@@ -17,6 +17,7 @@ __all__ = [
     "DeltaMessage",
     "DeltaToolCall",
     "FunctionCall",
+    "ReasoningDelta",
     "ToolCall",
 ]
 
@@ -53,6 +54,46 @@ class DeltaMessage(BaseModel):
     content: str | None = None
     reasoning_content: str | None = None
     tool_calls: list[DeltaToolCall] = Field(default_factory=list)
+
+
+class ReasoningDelta:
+    """What a parser returns for one delta: the light message of the streaming hot path.
+
+    It reads like :class:`DeltaMessage` (``reasoning_content``, ``content``, ``tool_calls``) and
+    like vLLM's newer message (``reasoning``), but costs a plain object instead of a validated
+    pydantic model per token. :meth:`to_delta_message` builds the pydantic model where an engine
+    or a server needs one. ``None`` means "nothing in this section", never ``""``.
+    """
+
+    __slots__ = ("reasoning_content", "content")
+
+    tool_calls: tuple[DeltaToolCall, ...] = ()
+    role = None
+
+    def __init__(self, reasoning_content: str | None = None, content: str | None = None) -> None:
+        self.reasoning_content = reasoning_content
+        self.content = content
+
+    @property
+    def reasoning(self) -> str | None:
+        """The reasoning under vLLM's newer field name."""
+        return self.reasoning_content
+
+    def to_delta_message(self) -> DeltaMessage:
+        return DeltaMessage(reasoning_content=self.reasoning_content, content=self.content)
+
+    def model_dump(self, **_: Any) -> dict[str, Any]:
+        return {"role": None, "content": self.content, "reasoning_content": self.reasoning_content, "tool_calls": []}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReasoningDelta | DeltaMessage):
+            return (self.reasoning_content, self.content) == (other.reasoning_content, other.content)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ReasoningDelta(reasoning_content={self.reasoning_content!r}, content={self.content!r})"
 
 
 class ChatCompletionRequest(BaseModel):

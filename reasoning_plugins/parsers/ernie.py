@@ -2,10 +2,12 @@
 
 - ernie-45-vl: ``R</think>C``, kept exactly; ``chat_template_kwargs.enable_thinking`` (default on).
 - ernie-45-vl-thinking: ``chat_template_kwargs.options.thinking_mode`` "open"/"close"; a
-  ``<tool_call>`` ends reasoning; newlines right after ``</think>`` are markup.
+  ``<tool_call>`` ends reasoning; whitespace kept exactly (FastDeploy's non-streaming result).
 - ernie-x1: thinking cannot be turned off; ``R\\n</think>\\n\\n<response>\\nC\\n</response>\\n``
-  gives reasoning ``R`` and content ``C``; ``R\\n</think>\\nC`` gives ``C``; a ``<tool_call>``
-  ends reasoning and stays in the content for the tool-call parser.
+  gives reasoning ``R\\n`` and content ``\\nC\\n`` (FastDeploy's current parser: newlines between
+  ``</think>`` and ``<response>`` and after ``</response>`` are markup, the rest is kept);
+  ``R\\n</think>\\nC`` gives ``C``; a ``<tool_call>`` ends reasoning and stays in the content for
+  the tool-call parser.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ ERNIE_45_VL_THINKING_FORMAT = ReasoningFormat(
     default_mode=Mode.REASONING,
     switches=("thinking_mode", "enable_thinking"),
     implicit_ends=("<tool_call>",),
-    trim_content_leading_newlines=True,
 )
 
 ERNIE_X1_FORMAT = ReasoningFormat(
@@ -33,9 +34,7 @@ ERNIE_X1_FORMAT = ReasoningFormat(
     default_mode=Mode.REASONING,
     implicit_ends=("<tool_call>",),
     content_wrapper=("<response>", "</response>"),
-    trim_newline_before_end=True,
     trim_content_leading_newlines=True,
-    trim_wrapper_newlines=True,
 )
 
 

@@ -47,23 +47,26 @@ CASES = [
     ("ernie-45-vl", "The vase is Ming.\n</think>\n\nMing dynasty.", None, ("The vase is Ming.\n", "\n\nMing dynasty.")),
     ("ernie-45-vl", "Ming dynasty.", {"chat_template_kwargs": {"enable_thinking": False}}, (None, "Ming dynasty.")),
     ("ernie-45-vl", "Ming dynasty.", {"chat_template_kwargs": {"enable_thinking": True}}, ("Ming dynasty.", None)),
-    # ERNIE-4.5-VL-Thinking: options.thinking_mode, tool call ends reasoning, newlines after </think> are markup
-    ("ernie-45-vl-thinking", "check\n</think>\n\nIt is sunny.", None, ("check\n", "It is sunny.")),
+    # ERNIE-4.5-VL-Thinking: options.thinking_mode, tool call ends reasoning, whitespace kept exactly
+    # (FastDeploy's non-streaming result; its streaming path drops the newlines after </think>)
+    ("ernie-45-vl-thinking", "check\n</think>\n\nIt is sunny.", None, ("check\n", "\n\nIt is sunny.")),
     ("ernie-45-vl-thinking", "It is sunny.", {"chat_template_kwargs": {"options": {"thinking_mode": "close"}}},
      (None, "It is sunny.")),
-    ("ernie-45-vl-thinking", "check\n</think>\n\n<tool_call>\n{}\n</tool_call>", None, ("check\n", "<tool_call>\n{}\n</tool_call>")),
+    ("ernie-45-vl-thinking", "check\n</think>\n\n<tool_call>\n{}\n</tool_call>", None, ("check\n", "\n\n<tool_call>\n{}\n</tool_call>")),
     ("ernie-45-vl-thinking", "I will call it<tool_call>{}</tool_call>", None, ("I will call it", "<tool_call>{}</tool_call>")),
-    # ERNIE-X1: <response> wrapper removed, newline before </think> and newlines around the wrapper are markup
-    ("ernie-x1", "用户问的是..\n</think>\n\n<response>\n北京晴。\n</response>\n", None, ("用户问的是..", "北京晴。")),
-    ("ernie-x1", "R\n</think>\nC", None, ("R", "C")),
+    # ERNIE-X1 (FastDeploy's current parser): <response> wrapper removed; newlines between </think>
+    # and <response> and after </response> are markup; the rest, newlines inside the wrapper
+    # and before </think> included, is kept
+    ("ernie-x1", "用户问的是..\n</think>\n\n<response>\n北京晴。\n</response>\n", None, ("用户问的是..\n", "\n北京晴。\n")),
+    ("ernie-x1", "R\n</think>\nC", None, ("R\n", "C")),
     ("ernie-x1", "R\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\"}\n</tool_call>", None,
-     ("R", "<tool_call>\n{\"name\": \"get_weather\"}\n</tool_call>")),
+     ("R\n", "<tool_call>\n{\"name\": \"get_weather\"}\n</tool_call>")),
     ("ernie-x1", "R\n</think>\n\n<response>\nC\n</response>\n<tool_call>\n{}\n</tool_call>", None,
-     ("R", "C<tool_call>\n{}\n</tool_call>")),
-    ("ernie-x1", "R\n</think>\n\n<response>\nunfinished", None, ("R", "unfinished")),
+     ("R\n", "\nC\n<tool_call>\n{}\n</tool_call>")),
+    ("ernie-x1", "R\n</think>\n\n<response>\nunfinished", None, ("R\n", "\nunfinished")),
     ("ernie-x1", "only reasoning, truncated", None, ("only reasoning, truncated", None)),
     # ERNIE-X1 cannot switch thinking off
-    ("ernie-x1", "R\n</think>\nC", {"chat_template_kwargs": {"enable_thinking": False}}, ("R", "C")),
+    ("ernie-x1", "R\n</think>\nC", {"chat_template_kwargs": {"enable_thinking": False}}, ("R\n", "C")),
 ]
 
 
@@ -102,9 +105,9 @@ def test_prompt_tail_beats_request_flag(tiny_tokenizer):
 @pytest.mark.parametrize(
     ("status", "output", "expected"),
     [
-        ("think_start", "R\n</think>\n\n<response>\nC\n</response>", ("R", "C")),
-        ("think_end", "\n<response>\nC\n</response>", (None, "C")),
-        ("response_start", "C\n</response>\n", (None, "C")),
+        ("think_start", "R\n</think>\n\n<response>\nC\n</response>", ("R\n", "\nC\n")),
+        ("think_end", "\n<response>\nC\n</response>", (None, "\nC\n")),
+        ("response_start", "C\n</response>\n", (None, "C\n")),
         ("tool_call_start", "{\"name\": \"f\"}\n</tool_call>", (None, "{\"name\": \"f\"}\n</tool_call>")),
         ("tool_call_end", "\n", (None, None)),
     ],
@@ -112,6 +115,28 @@ def test_prompt_tail_beats_request_flag(tiny_tokenizer):
 def test_fastdeploy_model_status(status, output, expected):
     """FastDeploy's prompt-derived model_status values are accepted as modes."""
     assert get_parser("ernie-x1").parse(output, mode=status) == expected
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_model_status_in_every_calling_shape(name):
+    """model_status works as FastDeploy passes it (trailing positional), as a keyword, and as a
+    request field, for both seed methods: think_end means the output is all answer."""
+    output = "R</think>C"
+    expected = (None, output)
+    assert get_parser(name).extract_reasoning_content(output, None, "think_end") == expected
+    assert get_parser(name).extract_reasoning_content(output, None, model_status="think_end") == expected
+    assert get_parser(name).extract_reasoning_content(output, {"model_status": "think_end"}) == expected
+    parser = get_parser(name)
+    previous = ""
+    pieces = []
+    for delta in ["R<", "/think", ">C"]:
+        current = previous + delta
+        message = parser.extract_reasoning_content_streaming(previous, current, delta, [], [], [], "think_end")
+        pieces.append(message)
+        previous = current
+    pieces.append(parser.finish())
+    assert "".join(m.content for m in pieces if m and m.content) == output
+    assert all(m is None or m.reasoning_content is None for m in pieces)
 
 
 def test_unknown_mode_is_a_clear_error():
