@@ -128,18 +128,22 @@ def test_many_ids_in_one_delta_match_per_token(tiny_tokenizer):
 
 
 def test_delta_starting_inside_a_character_places_the_marker(tiny_tokenizer):
-    """A delta whose first token completes a character begun in the previous delta, followed
-    by </think> sent as its id only: the marker lands right after that character."""
+    """A delta whose first tokens complete a character begun in the previous delta, with
+    </think> sent as its id only and the answer after it: the marker lands right after the
+    reasoning, not as many characters late as the first tokens decode to on their own."""
     end_id = tiny_tokenizer.convert_tokens_to_ids("</think>")
-    deltas = token_deltas(tiny_tokenizer, "想想看😀</think>答")
+    deltas = token_deltas(tiny_tokenizer, "想😀x</think>yz")
     marker = next(index for index, (_, ids) in enumerate(deltas) if ids == [end_id])
-    completing = marker - 1
-    assert deltas[completing - 1][0] == "", "the test needs 😀 spread over several tokens"
-    text, ids = deltas[completing]
-    engine_deltas = [*deltas[:completing], (text, ids + [end_id]), *deltas[marker + 1 :]]
+    # the emoji is several byte tokens; cut the stream after its first one
+    emoji = next(index for index, (text, _) in enumerate(deltas) if text == "")
+    head, tail = deltas[: emoji + 1], deltas[emoji + 1 :]
+    assert len(tail[0][1]) == 1 and tail[0][0] == "" and len(tail) > 3
+    rest = [(t, i) for t, i in tail if i != [end_id]]  # the marker's text is never sent
+    merged = ("".join(t for t, _ in rest), [i for t, ids in tail for i in ids])
+    assert tiny_tokenizer.decode(merged[1][:2]).startswith("\ufffd\ufffd")
     stream = get_parser("deepseek-r1", tiny_tokenizer).start_stream()
-    got = collect([stream.feed(t, i) for t, i in engine_deltas] + [stream.finish()])
-    assert got == ("想想看😀", "答")
+    got = collect([stream.feed(t, i) for t, i in head] + [stream.feed(*merged), stream.finish()])
+    assert got == ("想😀x", "yz")
 
 
 def test_quoted_start_after_end_keeps_reasoning_ended(tiny_tokenizer):
