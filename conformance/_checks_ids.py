@@ -5,78 +5,164 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from reasoning_plugins import Capability
+from reasoning_plugins import Capability, ReasoningParser
 
-from ._drive import Delta, Split, blank_tokens, per_token, read_message, regroup, run_parse, run_stream
+from ._checks_stream import driver_contexts
+from ._drive import Delta, Split, blank_tokens, per_token, read_message, regroup, run_parse
+from ._drivers import Driver, failed
 from ._registry import MARKERS, REASONER, TOKENIZER, check
 from ._relations import rebuild_problem
 from ._results import CheckFailed, CheckSkipped, short
 from ._samples import Sample, Started, adversarial, contexts, samples_for
 from ._subject import Subject
 
-__all__ = ["marker_id_without_text", "reasoner_agrees", "reasoner_consistency", "token_ids_agree"]
+__all__ = ["marker_id_without_text", "reasoner_agrees", "reasoner_consistency", "reasoning_end_ids", "token_ids_agree"]
 
 
 def _ids(deltas: Sequence[Delta]) -> list[int]:
     return [i for _, d in deltas for i in d or ()]
 
 
-@check(requires=(Capability.TOKEN_IDS,), needs=("parser", TOKENIZER))
-def token_ids_agree(subject: Subject) -> None:
-    """Given token ids or not, streamed or not, the parser splits an output the same way.
+def _id_driver(driver: Driver) -> None:
+    if not driver.passes_ids:
+        raise CheckSkipped(f"engine:{driver.name}", f"{driver.name} passes the parser no token ids")
 
-    Engines differ in whether they pass ids; a parser that matches markers by id must reach
-    the answer it reaches from the text.
+
+@check(requires=(Capability.TOKEN_IDS,), needs=("parser", TOKENIZER), driven=True)
+def token_ids_agree(subject: Subject, driver: Driver) -> None:
+    """Given token ids or not, streamed or not, in deltas of 1, 3 or 17-40 tokens, the parser
+    splits an output the same way.
+
+    Engines differ in whether they pass ids and how many tokens a delta holds; a parser that
+    matches markers by id must reach the answer it reaches from the text.
     """
-    tokenizer = subject.tokenizer
+    _id_driver(driver)
     kinds: set[str | None] = set()
     extra = adversarial(subject.markers)
-    for started in contexts(subject):
+    for started in driver_contexts(subject, driver):
         ctx = started.ctx
         first_of_kind = started.starts not in kinds
         kinds.add(started.starts)
         for sample in samples_for(subject, started) + (extra if first_of_kind else []):
-            text, deltas = per_token(tokenizer, sample.text)
+            text, deltas = per_token(subject.tokenizer, sample.text)
             ids = _ids(deltas)
-            want = run_parse(subject.new_parser(), ctx, text)
+            want = driver.expected(subject, ctx, text)
+            with_ids = driver.expected(subject, ctx, text, ids)
+            if with_ids != want:
+                raise CheckFailed(f"[{ctx.label}] {driver.reference} with ids of {short(text)} gave {with_ids}; without ids {want}")
             runs = {
-                "parse() with ids": run_parse(subject.new_parser(), ctx, text, ids),
-                "stream per token with ids": run_stream(subject.new_parser(), ctx, deltas).split,
-                "stream per token without ids": run_stream(subject.new_parser(), ctx, [(t, None) for t, _ in deltas]).split,
-                "stream in 3-token deltas with ids": run_stream(subject.new_parser(), ctx, regroup(deltas, [3])).split,
+                "stream per token with ids": deltas,
+                "stream per token without ids": [(t, None) for t, _ in deltas],
+                "stream in 3-token deltas with ids": regroup(deltas, [3]),
             }
-            for how, got in runs.items():
-                if got != want:
-                    raise CheckFailed(f"[{ctx.label}] {how} of {short(text)} gave {got}; parse() without ids gave {want}")
+            if len(deltas) > 16:
+                runs["stream in 17-40-token deltas with ids"] = regroup(deltas, [17, 40, 23, 31])
+            for how, chunks in runs.items():
+                for sent in driver.runs(subject, ctx, chunks):
+                    if sent.streamed.split != want:
+                        raise failed(
+                            sent.label,
+                            f"[{ctx.label}] {how} of {short(text)} gave {sent.streamed.split}; "
+                            f"{driver.reference} without ids gave {want}",
+                        )
 
 
-@check(requires=(Capability.TOKEN_IDS,), needs=("parser", MARKERS, TOKENIZER))
-def marker_id_without_text(subject: Subject) -> None:
+@check(requires=(Capability.TOKEN_IDS,), needs=("parser", MARKERS, TOKENIZER), driven=True)
+def marker_id_without_text(subject: Subject, driver: Driver) -> None:
     """A start or end marker that arrives as its token id with empty text (an engine decoding
     with skip_special_tokens=True) still opens or closes reasoning.
 
     Users of engines that hide special tokens get the same split as everyone else.
     """
+    _id_driver(driver)
     markers = subject.markers
     assert markers is not None
     single = subject.single_token_ids()
     blanked = frozenset(single[m] for m in (markers.start, markers.end) if m and m in single)
     if not blanked:
         raise CheckSkipped("tokenizer", f"no start or end marker is a single token of the {subject.tokenizer_name} tokenizer")
-    for started in contexts(subject):
+    for started in driver_contexts(subject, driver):
         ctx = started.ctx
         for sample in samples_for(subject, started):
             text, deltas = per_token(subject.tokenizer, sample.text)
             quiet = blank_tokens(deltas, blanked)
             if quiet == deltas:
                 continue
-            want = run_parse(subject.new_parser(), ctx, text, _ids(deltas))
+            want = driver.expected(subject, ctx, text, _ids(deltas))
             for how, chunks in (("per token", quiet), ("in 4-token deltas", regroup(quiet, [4]))):
-                got = run_stream(subject.new_parser(), ctx, chunks).split
-                if got != want:
+                for sent in driver.runs(subject, ctx, chunks):
+                    if sent.streamed.split != want:
+                        raise failed(
+                            sent.label,
+                            f"[{ctx.label}] {how} with marker text hidden, {short(text)}: gave "
+                            f"{sent.streamed.split}; with the text {want}",
+                        )
+
+
+def _overrides(parser_cls: Any, name: str) -> bool:
+    """Whether ``parser_cls`` implements ``name`` itself (not only our base class's default)."""
+    method = getattr(parser_cls, name, None)
+    return method is not None and method is not getattr(ReasoningParser, name, None)
+
+
+@check(needs=("parser", MARKERS, TOKENIZER), driven=True, engines=("vllm",))
+def reasoning_end_ids(subject: Subject, driver: Driver) -> None:
+    """``is_reasoning_end`` and ``extract_content_ids``, called on the output's token ids as
+    vLLM's structured output calls them, agree with the split: over growing prefixes
+    ``is_reasoning_end`` turns True on the token that ends reasoning and never back, and the
+    content ids decode to the content.
+
+    vLLM starts applying a JSON schema or regex when ``is_reasoning_end`` says so; too early
+    constrains the thinking, too late (or never) lets the answer escape the grammar.
+    """
+    for name in ("is_reasoning_end", "extract_content_ids"):
+        if not _overrides(subject.parser_cls, name):
+            raise CheckSkipped(
+                "is-reasoning-end", f"the parser does not implement {name}() (vLLM's structured output needs it)"
+            )
+    markers = subject.markers
+    assert markers is not None
+    single = subject.single_token_ids()
+    if markers.end not in single:
+        raise CheckSkipped("tokenizer", f"the end marker {markers.end!r} is not a single token of the {subject.tokenizer_name} tokenizer")
+    tokenizer = subject.tokenizer
+    enders = (markers.end, *markers.implicit_ends)
+    for started in driver_contexts(subject, driver):
+        ctx = started.ctx
+        for sample in samples_for(subject, started):
+            text, deltas = per_token(tokenizer, sample.text)
+            ids = _ids(deltas)
+            if not ids:
+                continue
+            want = driver.expected(subject, ctx, text)
+            parser = driver.parser(subject, ctx)  # type: ignore[attr-defined]
+            where = f"[{ctx.label}] {short(text, 60)}"
+            flags = [bool(parser.is_reasoning_end(ids[:k])) for k in range(1, len(ids) + 1)]
+            if True in flags and not all(flags[flags.index(True):]):
+                back = flags.index(False, flags.index(True)) + 1
+                raise CheckFailed(f"{where}: is_reasoning_end turned True, then False again after {back} ids")
+            ended = any(marker in text for marker in enders) or (want.content is not None and want.reasoning is None)
+            if flags[-1] != ended:
+                raise CheckFailed(
+                    f"{where}: is_reasoning_end(all ids) is {flags[-1]}, but the split {want} "
+                    f"{'ended' if ended else 'never ended'} reasoning"
+                )
+            if ended and any(marker in text for marker in enders):
+                flip = flags.index(True)
+                decoded = tokenizer.decode(ids[: flip + 1], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+                before = tokenizer.decode(ids[:flip], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+                if not any(marker in decoded for marker in enders) or any(marker in before for marker in enders):
                     raise CheckFailed(
-                        f"[{ctx.label}] {how} with marker text hidden, {short(text)}: gave {got}; with the text {want}"
+                        f"{where}: is_reasoning_end turned True after {short(decoded[-40:], 50)}, "
+                        "not on the token that ends reasoning"
                     )
+            content_ids = list(parser.extract_content_ids(ids))
+            decoded = tokenizer.decode(content_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+            problem = rebuild_problem(decoded, Split(None, want.content), subject, "content")
+            if problem and (decoded or want.content):
+                raise CheckFailed(
+                    f"{where}: extract_content_ids gave ids decoding to {short(decoded, 50)}; the content is {short(want.content, 50)}"
+                )
 
 
 def _reasoner(subject: Subject) -> Any:

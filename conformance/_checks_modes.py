@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from reasoning_plugins import Capability, Mode
 
-from ._drive import Split, per_char, per_token, run_parse, run_stream
+from ._drive import Split, per_char, per_token
+from ._drivers import Driver, failed
 from ._oracle import expected_split
 from ._registry import MARKERS, check
 from ._results import CheckFailed, CheckSkipped, short
@@ -24,29 +25,52 @@ REASONING = "Let me add 6 seven times: 42."
 ANSWER = "The answer is 42."
 
 
-def _both(subject: Subject, ctx: Context, text: str) -> Split:
-    """parse() of ``text``, after checking per-character and per-token streams agree with it."""
-    want = run_parse(subject.new_parser(), ctx, text)
-    runs = [("per character", per_char(text))]
-    if subject.tokenizer is not None:
-        decoded, deltas = per_token(subject.tokenizer, text)
-        if decoded == text:
-            runs.append(("per token", deltas))
-    for how, deltas in runs:
-        got = run_stream(subject.new_parser(), ctx, deltas).split
+class _Cases:
+    """Runs a mode check's cases under one driver, skipping the contexts its engine cannot express."""
+
+    def __init__(self, subject: Subject, driver: Driver) -> None:
+        self.subject = subject
+        self.driver = driver
+        self.ran = 0
+
+    def both(self, ctx: Context, text: str) -> Split | None:
+        """The driver's expected split of ``text``, after checking its streams (per character
+        and per token) agree with it; None when the driver cannot express ``ctx``."""
+        subject, driver = self.subject, self.driver
+        if not driver.supports(subject, ctx):
+            return None
+        self.ran += 1
+        want = driver.expected(subject, ctx, text)
+        runs = [("per character", per_char(text))]
+        if subject.tokenizer is not None:
+            decoded, deltas = per_token(subject.tokenizer, text)
+            if decoded == text:
+                runs.append(("per token", deltas))
+        for how, deltas in runs:
+            for sent in driver.runs(subject, ctx, deltas):
+                if sent.streamed.split != want:
+                    raise failed(
+                        sent.label,
+                        f"[{ctx.label}] {short(text)} streamed {how} gave {sent.streamed.split}, {driver.reference} gave {want}",
+                    )
+        return want
+
+    def expect(self, ctx: Context, text: str, mode: Mode, what: str) -> None:
+        """The parser's split of ``text`` equals what its format documents for ``mode``."""
+        fmt = self.subject.format
+        assert fmt is not None
+        got = self.both(ctx, text)
+        if got is None:
+            return
+        want = expected_split(fmt, mode, text)
         if got != want:
-            raise CheckFailed(f"[{ctx.label}] {short(text)} streamed {how} gave {got}, parse() gave {want}")
-    return want
+            raise CheckFailed(f"[{ctx.label}] {what}: {short(text)} gave {got}; the format documents {want}")
 
-
-def _expect(subject: Subject, ctx: Context, text: str, mode: Mode, what: str) -> None:
-    """The parser's split of ``text`` equals what its format documents for ``mode``."""
-    fmt = subject.format
-    assert fmt is not None
-    want = expected_split(fmt, mode, text)
-    got = _both(subject, ctx, text)
-    if got != want:
-        raise CheckFailed(f"[{ctx.label}] {what}: {short(text)} gave {got}; the format documents {want}")
+    def done(self) -> None:
+        if not self.ran:
+            raise CheckSkipped(
+                f"engine:{self.driver.name}", f"{self.driver.name} cannot express the request contexts this check needs"
+            )
 
 
 def _markers(subject: Subject):  # noqa: ANN202 - Markers, asserted present by needs=MARKERS
@@ -55,8 +79,10 @@ def _markers(subject: Subject):  # noqa: ANN202 - Markers, asserted present by n
     return markers
 
 
-@check(requires=(Capability.START_IN_PROMPT,), excluded_by=(Capability.NO_START_MARKER,), needs=("parser", MARKERS))
-def mode_start_in_prompt(subject: Subject) -> None:
+@check(
+    requires=(Capability.START_IN_PROMPT,), excluded_by=(Capability.NO_START_MARKER,), needs=("parser", MARKERS), driven=True
+)
+def mode_start_in_prompt(subject: Subject, driver: Driver) -> None:
     """When the chat template already wrote the start marker (the prompt ends with it, in text
     or as a token), the output starts in reasoning; when the template closed the block, in content.
 
@@ -65,6 +91,7 @@ def mode_start_in_prompt(subject: Subject) -> None:
     markers = _markers(subject)
     if not markers.start:
         raise CheckSkipped(Capability.NO_START_MARKER, "the format has no start marker")
+    run = _Cases(subject, driver)
     text = f"{REASONING}\n{markers.end}\n\n{ANSWER}"
     opened = PROMPT + markers.start + "\n"
     closed = PROMPT + markers.start + "\n\n" + markers.end + "\n\n"
@@ -83,17 +110,20 @@ def mode_start_in_prompt(subject: Subject) -> None:
         cases.append((Context("prompt opened, switch off", request=_switch_request(False), prompt_text=opened), Mode.REASONING, text))
     for ctx, mode, output in cases:
         if subject.format is not None:
-            _expect(subject, ctx, output, mode, f"the prompt puts output in {mode.value}")
+            run.expect(ctx, output, mode, f"the prompt puts output in {mode.value}")
             continue
-        got = _both(subject, ctx, output)
+        got = run.both(ctx, output)
+        if got is None:
+            continue
         if mode is Mode.REASONING and (got.reasoning or "").strip() != REASONING:
             raise CheckFailed(f"[{ctx.label}] {short(output)} gave {got}; reasoning should be {REASONING!r}")
         if mode is Mode.CONTENT and got != Split(None, ANSWER):
             raise CheckFailed(f"[{ctx.label}] {short(output)} gave {got}; all of it is content")
+    run.done()
 
 
-@check(requires=(Capability.THINKING_SWITCH,), needs=("parser", MARKERS))
-def mode_thinking_disabled(subject: Subject) -> None:
+@check(requires=(Capability.THINKING_SWITCH,), needs=("parser", MARKERS), driven=True)
+def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
     """A request that switches thinking off gets all output as content; switching it on
     restores reasoning. Each switch the format honours is tried on its own.
 
@@ -102,6 +132,7 @@ def mode_thinking_disabled(subject: Subject) -> None:
     """
     markers = _markers(subject)
     fmt = subject.format
+    run = _Cases(subject, driver)
     switches = fmt.switches if fmt is not None else ("enable_thinking", "thinking", "thinking_mode")
     for switch in switches:
         for on in (False, True):
@@ -111,32 +142,34 @@ def mode_thinking_disabled(subject: Subject) -> None:
                 kwargs = {switch: on}
             ctx = Context(f"{switch}={on}", request=_request(chat_template_kwargs=kwargs))
             if not on:
-                output = ANSWER
                 if fmt is not None:
-                    _expect(subject, ctx, output, Mode.CONTENT, "thinking is off")
-                elif _both(subject, ctx, output) != Split(None, ANSWER):
+                    run.expect(ctx, ANSWER, Mode.CONTENT, "thinking is off")
+                elif run.both(ctx, ANSWER) not in (None, Split(None, ANSWER)):
                     raise CheckFailed(f"[{ctx.label}] {ANSWER!r} did not come back as content only")
                 continue
             start = (markers.start or "") if fmt is None or fmt.start_in_output else ""
             output = f"{start}{REASONING}\n{markers.end}\n\n{ANSWER}"
             if fmt is not None:
-                _expect(subject, ctx, output, fmt.thinking_on_mode(), "thinking is on")
-            elif (_both(subject, ctx, output).reasoning or "").strip() != REASONING:
+                run.expect(ctx, output, fmt.thinking_on_mode(), "thinking is on")
+                continue
+            got = run.both(ctx, output)
+            if got is not None and (got.reasoning or "").strip() != REASONING:
                 raise CheckFailed(f"[{ctx.label}] {short(output)}: reasoning is not {REASONING!r}")
     if subject.has(Capability.MODES):
         ctx = Context("mode=content", request=_switch_request(True), mode="content")
         if fmt is not None:
-            _expect(subject, ctx, ANSWER, Mode.CONTENT, "an explicit mode outranks the request")
-        elif _both(subject, ctx, ANSWER) != Split(None, ANSWER):
+            run.expect(ctx, ANSWER, Mode.CONTENT, "an explicit mode outranks the request")
+        elif run.both(ctx, ANSWER) not in (None, Split(None, ANSWER)):
             raise CheckFailed(f"[{ctx.label}] {ANSWER!r} did not come back as content only")
+    run.done()
 
 
 def _default_ctx() -> Context:
     return Context("default", request=_request())
 
 
-@check(needs=("parser", MARKERS))
-def mode_no_markers(subject: Subject) -> None:
+@check(needs=("parser", MARKERS), driven=True, core=True)
+def mode_no_markers(subject: Subject, driver: Driver) -> None:
     """An output with no markers at all lands whole in one section: the one the format's default
     mode names (reasoning for R1 and ERNIE, content for hybrids that write their own start marker).
 
@@ -145,16 +178,18 @@ def mode_no_markers(subject: Subject) -> None:
     text = f"{REASONING} {ANSWER}"
     ctx = _default_ctx()
     fmt = subject.format
+    run = _Cases(subject, driver)
     if fmt is not None:
-        _expect(subject, ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
-        return
-    got = _both(subject, ctx, text)
-    if got not in (Split(text, None), Split(None, text)):
-        raise CheckFailed(f"{short(text)} gave {got}; it must land whole in one section")
+        run.expect(ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
+    else:
+        got = run.both(ctx, text)
+        if got is not None and got not in (Split(text, None), Split(None, text)):
+            raise CheckFailed(f"{short(text)} gave {got}; it must land whole in one section")
+    run.done()
 
 
-@check(needs=("parser", MARKERS))
-def mode_truncated(subject: Subject) -> None:
+@check(needs=("parser", MARKERS), driven=True, core=True)
+def mode_truncated(subject: Subject, driver: Driver) -> None:
     """Output cut off inside reasoning (start marker, no end marker: a max_tokens stop) is all
     reasoning, content None.
 
@@ -163,6 +198,7 @@ def mode_truncated(subject: Subject) -> None:
     """
     markers = _markers(subject)
     fmt = subject.format
+    run = _Cases(subject, driver)
     cases = []
     if markers.start:
         cases.append((_default_ctx(), f"{markers.start}\n{REASONING} And then", Mode.AWAIT_START))
@@ -174,15 +210,16 @@ def mode_truncated(subject: Subject) -> None:
         if fmt is not None:
             if mode is Mode.AWAIT_START and fmt.default_mode is not Mode.AWAIT_START:
                 mode = fmt.default_mode
-            _expect(subject, ctx, text, mode, "truncated reasoning")
+            run.expect(ctx, text, mode, "truncated reasoning")
             continue
-        got = _both(subject, ctx, text)
-        if got.content is not None or REASONING not in (got.reasoning or ""):
+        got = run.both(ctx, text)
+        if got is not None and (got.content is not None or REASONING not in (got.reasoning or "")):
             raise CheckFailed(f"[{ctx.label}] truncated {short(text)} gave {got}; it is all reasoning")
+    run.done()
 
 
-@check(needs=("parser", MARKERS))
-def mode_end_without_start(subject: Subject) -> None:
+@check(needs=("parser", MARKERS), driven=True, core=True)
+def mode_end_without_start(subject: Subject, driver: Driver) -> None:
     """An end marker with no start marker before it (the template prefilled the start, or the
     format has none) splits the output there: reasoning before, content after.
 
@@ -190,18 +227,22 @@ def mode_end_without_start(subject: Subject) -> None:
     """
     markers = _markers(subject)
     fmt = subject.format
+    run = _Cases(subject, driver)
     text = f"{REASONING}\n{markers.end}\n\n{ANSWER}"
     ctx = _default_ctx()
     if fmt is not None:
-        _expect(subject, ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
-        return
-    got = _both(subject, ctx, text)
-    if (got.content or "").strip() != ANSWER or markers.end in (got.reasoning or "") + (got.content or ""):
-        raise CheckFailed(f"{short(text)} gave {got}; the content is {ANSWER!r} and the marker is gone")
+        run.expect(ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
+    else:
+        got = run.both(ctx, text)
+        if got is not None and (
+            (got.content or "").strip() != ANSWER or markers.end in (got.reasoning or "") + (got.content or "")
+        ):
+            raise CheckFailed(f"{short(text)} gave {got}; the content is {ANSWER!r} and the marker is gone")
+    run.done()
 
 
-@check(needs=("parser", MARKERS))
-def mode_empty_block(subject: Subject) -> None:
+@check(needs=("parser", MARKERS), driven=True, core=True)
+def mode_empty_block(subject: Subject, driver: Driver) -> None:
     """An empty reasoning block (``</think>`` first, or ``<think></think>``) gives reasoning
     None, not "", and the content after it.
 
@@ -209,18 +250,22 @@ def mode_empty_block(subject: Subject) -> None:
     """
     markers = _markers(subject)
     fmt = subject.format
+    run = _Cases(subject, driver)
     outputs = [f"{markers.end}{ANSWER}"]
     if markers.start:
         outputs.append(f"{markers.start}{markers.end}{ANSWER}")
     ctx = _default_ctx()
     for text in outputs:
-        got = _both(subject, ctx, text)
+        got = run.both(ctx, text)
+        if got is None:
+            continue
         if got.reasoning is not None:
             raise CheckFailed(f"{short(text)} gave reasoning {got.reasoning!r}; an empty block has reasoning None")
         if fmt is not None:
             mode = fmt.default_mode
             if mode is Mode.AWAIT_START and not text.startswith(markers.start or "\0"):
                 continue  # a hybrid's output without its start marker is content by definition
-            _expect(subject, ctx, text, mode, "empty block")
+            run.expect(ctx, text, mode, "empty block")
         elif got.content != ANSWER:
             raise CheckFailed(f"{short(text)} gave {got}; the content is {ANSWER!r}")
+    run.done()

@@ -11,7 +11,9 @@ from ._results import CheckFailed, short
 from ._subject import Context
 
 __all__ = [
+    "SEED_CALL",
     "Delta",
+    "SeedCaller",
     "Split",
     "Streamed",
     "blank_tokens",
@@ -87,12 +89,13 @@ def run_stream(parser: Any, ctx: Context, deltas: Sequence[Delta]) -> Streamed:
     return feed_all(stream, deltas)
 
 
-def feed_all(stream: Any, deltas: Sequence[Delta]) -> Streamed:
+def feed_all(stream: Any, deltas: Sequence[Delta], where: str = "feed()") -> Streamed:
+    """Feed each delta to ``stream.feed`` then call ``stream.finish()`` (when it has one)."""
     out = Streamed(Split(None, None))
     reasoning: list[str] = []
     content: list[str] = []
     for index, (text, ids) in enumerate(deltas):
-        r, c = read_message(stream.feed(text, ids), f"feed() of delta {index}", out.problems)
+        r, c = read_message(stream.feed(text, ids), f"{where} of delta {index}", out.problems)
         out.deltas.append((r, c))
         reasoning.append(r)
         content.append(c)
@@ -130,32 +133,48 @@ def _read_pair(result: Any, where: str, problems: list[str] | None) -> Split:
     return Split.of(result[0] or "", result[1] or "")
 
 
-def run_seed(parser: Any, deltas: Sequence[Delta], *, finish: bool = True) -> Streamed:
-    """Seed path as vLLM and LMDeploy call it: previous/current text and ids on every delta."""
-    out = Streamed(Split(None, None))
-    previous_text = ""
-    previous_ids: list[int] = []
-    reasoning: list[str] = []
-    content: list[str] = []
-    for index, (text, ids) in enumerate(deltas):
+class SeedCaller:
+    """One request's calls through the seed interface, keeping previous/current text and ids as
+    engines do: ``current_text = previous_text + delta_text``, and the next call's
+    ``previous_text`` is that very object. ``extra`` is appended to every call (FastDeploy's
+    ``model_status``); ``keywords`` passes the six arguments by name (LMDeploy's call)."""
+
+    __slots__ = ("extra", "keywords", "parser", "text", "ids")
+
+    def __init__(self, parser: Any, *, extra: tuple[Any, ...] = (), keywords: bool = False) -> None:
+        self.parser = parser
+        self.extra = extra
+        self.keywords = keywords
+        self.text = ""
+        self.ids: list[int] = []
+
+    def feed(self, delta_text: str, ids: Sequence[int] | None) -> Any:
         delta_ids = list(ids or ())
-        current_text = previous_text + text
-        current_ids = previous_ids + delta_ids
-        message = parser.extract_reasoning_content_streaming(
-            previous_text, current_text, text, previous_ids, current_ids, delta_ids
-        )
-        r, c = read_message(message, f"extract_reasoning_content_streaming() of delta {index}", out.problems)
-        out.deltas.append((r, c))
-        reasoning.append(r)
-        content.append(c)
-        previous_text, previous_ids = current_text, current_ids
-    closing = getattr(parser, "finish", None) if finish else None
-    r, c = read_message(closing() if closing is not None else None, "finish()", out.problems)
-    out.deltas.append((r, c))
-    reasoning.append(r)
-    content.append(c)
-    out.split = Split.of("".join(reasoning), "".join(content))
-    return out
+        current_text = self.text + delta_text
+        current_ids = self.ids + delta_ids
+        if self.keywords:
+            message = self.parser.extract_reasoning_content_streaming(
+                previous_text=self.text, current_text=current_text, delta_text=delta_text,
+                previous_token_ids=self.ids, current_token_ids=current_ids, delta_token_ids=delta_ids,
+            )
+        else:
+            message = self.parser.extract_reasoning_content_streaming(
+                self.text, current_text, delta_text, self.ids, current_ids, delta_ids, *self.extra
+            )
+        self.text, self.ids = current_text, current_ids
+        return message
+
+    def finish(self) -> Any:
+        closing = getattr(self.parser, "finish", None)
+        return closing() if closing is not None else None
+
+
+SEED_CALL = "extract_reasoning_content_streaming()"
+
+
+def run_seed(parser: Any, deltas: Sequence[Delta]) -> Streamed:
+    """Seed path as vLLM calls it: previous/current text and ids on every delta, then finish()."""
+    return feed_all(SeedCaller(parser), deltas, SEED_CALL)
 
 
 # -- chunkings ------------------------------------------------------------------------------

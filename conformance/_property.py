@@ -17,15 +17,17 @@ from ._subject import Settings
 __all__ = ["run_property"]
 
 
-def run_property(settings: Settings, strategy: st.SearchStrategy[Any], body: Callable[[Any], None]) -> None:
+def run_property(
+    settings: Settings, strategy: st.SearchStrategy[Any], body: Callable[[Any], None], share: float = 1.0
+) -> None:
     """Run ``body`` on examples drawn from ``strategy``; re-raise the shrunk failure as one line.
 
     Derandomized (the same examples every run) unless ``settings.seed`` is set; no example
-    database is written.
+    database is written. ``share``: the fraction of ``settings.examples`` to run (at least 5).
     """
 
     @hypothesis_settings(
-        max_examples=settings.examples,
+        max_examples=max(5, round(settings.examples * share)) if share < 1.0 else settings.examples,
         derandomize=settings.seed is None,
         database=None,
         deadline=None,
@@ -43,7 +45,7 @@ def run_property(settings: Settings, strategy: st.SearchStrategy[Any], body: Cal
         with with_reporter(lambda _message: None):
             prop()
     except CheckFailed:
-        raise
+        raise  # keeps the driver it was found under
     except Exception as exc:  # hypothesis wraps unreproducible failures (Flaky and friends)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise CheckFailed(f"{type(exc).__name__}: {first}") from exc

@@ -26,10 +26,13 @@ class Check:
     discovers the check does not apply."""
 
     name: str
-    func: Callable[[Subject], Any]
+    func: Callable[..., Any]
     requires: tuple[str, ...]  # capabilities the parser must declare
     excluded_by: tuple[str, ...]  # capabilities that make the check meaningless
     needs: tuple[str, ...]  # parts of the subject: parser, reasoner, markers, tokenizer
+    driven: bool = False  # runs once per engine driver: func(subject, driver)
+    core: bool = False  # a parser is certified only when this check ran (and passed)
+    engines: tuple[str, ...] = ()  # the drivers it runs under when driven (empty: every driver)
 
     @property
     def summary(self) -> str:
@@ -45,17 +48,29 @@ CHECKS: dict[str, Check] = {}
 
 
 def check(
-    *, requires: tuple[str, ...] = (), excluded_by: tuple[str, ...] = (), needs: tuple[str, ...] = (PARSER,)
-) -> Callable[[Callable[[Subject], Any]], Callable[[Subject], Any]]:
-    """Register a check function under its own name."""
+    *,
+    requires: tuple[str, ...] = (),
+    excluded_by: tuple[str, ...] = (),
+    needs: tuple[str, ...] = (PARSER,),
+    driven: bool = False,
+    core: bool = False,
+    engines: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a check function under its own name.
+
+    ``driven``: the function takes ``(subject, driver)`` and runs once per selected engine driver;
+    ``core``: a parser is only certified when this check ran; ``engines``: restrict a driven check
+    to these drivers."""
     for need in needs:
         if need not in NEEDS:
             raise ValueError(f"unknown need {need!r}; expected one of {', '.join(NEEDS)}")
 
-    def register(func: Callable[[Subject], Any]) -> Callable[[Subject], Any]:
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
         if not inspect.getdoc(func):
             raise ValueError(f"check {func.__name__} needs a docstring saying what a user relies on")
-        CHECKS[func.__name__] = Check(func.__name__, func, tuple(requires), tuple(excluded_by), tuple(needs))
+        CHECKS[func.__name__] = Check(
+            func.__name__, func, tuple(requires), tuple(excluded_by), tuple(needs), driven, core, tuple(engines)
+        )
         return func
 
     return register
@@ -76,8 +91,8 @@ def not_applicable(chk: Check, subject: Subject) -> CheckSkipped | None:
     if MARKERS in chk.needs and subject.markers is None:
         return CheckSkipped(
             "markers",
-            "the parser's markers are unknown: give it a `format` (ReasoningFormat) or a class "
-            "attribute `conformance_markers = (start, end)`",
+            "the parser's markers are unknown (see the 'markers' check): declare them with "
+            "`conformance_markers = (start, end)` or --markers START,END",
         )
     if TOKENIZER in chk.needs and subject.tokenizer is None:
         return CheckSkipped("tokenizer", f"no tokenizer: {subject.tokenizer_error}")

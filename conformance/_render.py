@@ -9,7 +9,7 @@ from ._registry import Check
 from ._results import FAIL, PASS, SKIP, CheckResult, Report
 from ._subject import Subject
 
-__all__ = ["Progress", "render_table"]
+__all__ = ["Progress", "render_table", "summary_line"]
 
 _MARK = {PASS: ".", FAIL: "F", SKIP: "s"}
 
@@ -52,7 +52,8 @@ def _cell(result: CheckResult | None, footnote: int | None) -> str:
 
 
 def render_table(report: Report, verbose: bool = False) -> str:
-    """Checks down, subjects across; failures (and with ``verbose``, skips) listed under it."""
+    """Checks down, subjects across; failures (naming the engine driver), verdicts and the
+    summary under it; with ``verbose`` also skips, per-driver outcomes and measured figures."""
     notes: list[str] = []
     numbers: dict[tuple[str, str], int] = {}
     for result in report.results:
@@ -77,13 +78,30 @@ def render_table(report: Report, verbose: bool = False) -> str:
         skips = [r for r in report.results if r.status == SKIP]
         if skips:
             lines += ["", "Skipped:"] + [f"- {r.subject} / {r.check}: {r.reason}" for r in skips]
+        partial = [
+            f"- {r.subject} / {r.check}: " + ", ".join(f"{d} {o}" for d, o in r.drivers.items() if o != "pass")
+            for r in report.results
+            if any(o != "pass" for o in r.drivers.values())
+        ]
+        if partial:
+            lines += ["", "Engine drivers that did not pass:", *partial]
         measured = [r for r in report.results if r.detail]
         if measured:
             lines += ["", "Measured:"] + [f"- {r.subject} / {r.check}: {r.detail}" for r in measured]
-    counts = report.counts()
-    lines += [
-        "",
-        f"{len(report.subjects)} plugin(s), {len(report.checks)} check(s): {counts[PASS]} pass, "
-        f"{counts[FAIL]} FAIL, {counts[SKIP]} skip in {report.seconds:.1f}s",
-    ]
+        if report.markers:
+            lines += ["", "Markers:"] + [f"- {name}: {where}" for name, where in report.markers.items() if where]
+    if report.verdicts:
+        lines += ["", "Verdict:"] + [f"- {name}: {verdict}" for name, verdict in report.verdicts.items()]
+    lines += ["", summary_line(report)]
     return "\n".join(lines)
+
+
+def summary_line(report: Report) -> str:
+    """``N plugin(s), M check(s) under E engine driver(s): R ran (P pass, F FAIL), S skipped in Xs``."""
+    counts = report.counts()
+    ran = counts[PASS] + counts[FAIL]
+    engines = f" under {len(report.engines)} engine driver(s)" if report.engines else ""
+    return (
+        f"{len(report.subjects)} plugin(s), {len(report.checks)} check(s){engines}: {ran} ran "
+        f"({counts[PASS]} pass, {counts[FAIL]} FAIL), {counts[SKIP]} skipped in {report.seconds:.1f}s"
+    )

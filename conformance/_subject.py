@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reasoning_plugins import Capability, ReasoningFormat, UnknownPluginError, current_host
 from reasoning_plugins._host import PARSER, REASONER
 
+from ._markers import Markers, discover_markers
 from .tokenizers import TokenizerUnavailable, load_tokenizer
 
 __all__ = ["Context", "Markers", "Settings", "Subject"]
@@ -25,77 +26,6 @@ DEFAULT_TOKENIZER = "qwen"
 DEFAULT_EXAMPLES = 40
 
 
-@dataclass(frozen=True, slots=True)
-class Markers:
-    """The marker texts a parser reacts to.
-
-    start/end: the reasoning block's markers (``start`` None when the model never writes one);
-    implicit_ends: markers that end reasoning and stay in the content (a tool-call opener);
-    content_wrapper: (open, close) markers around the content, removed by the parser.
-    """
-
-    end: str
-    start: str | None = None
-    implicit_ends: tuple[str, ...] = ()
-    content_wrapper: tuple[str, str] | None = None
-
-    def __post_init__(self) -> None:
-        for marker in (self.end, self.start, *self.implicit_ends, *(self.content_wrapper or ())):
-            if marker is not None and (not isinstance(marker, str) or not marker):
-                raise ValueError(f"markers must be non-empty strings, got {marker!r}")
-
-    @classmethod
-    def from_format(cls, fmt: ReasoningFormat) -> Markers:
-        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper)
-
-    @classmethod
-    def from_declaration(cls, value: Any, owner: str) -> Markers:
-        """Read a ``conformance_markers`` class attribute: ``(start, end)`` or a mapping."""
-        if isinstance(value, Markers):
-            return value
-        if isinstance(value, ReasoningFormat):
-            return cls.from_format(value)
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper"}
-            if unknown or "end" not in value:
-                raise ValueError(
-                    f"{owner}.conformance_markers: expected keys start, end, implicit_ends, "
-                    f"content_wrapper ('end' required); got {sorted(value)}"
-                )
-            wrapper = value.get("content_wrapper")
-            return cls(
-                end=value["end"],
-                start=value.get("start"),
-                implicit_ends=tuple(value.get("implicit_ends") or ()),
-                content_wrapper=tuple(wrapper) if wrapper else None,  # type: ignore[arg-type]
-            )
-        if isinstance(value, tuple | list) and len(value) == 2:
-            return cls(start=value[0], end=value[1])
-        raise ValueError(
-            f"{owner}.conformance_markers must be (start, end), e.g. ('<think>', '</think>') "
-            f"with start None when the model never writes one, or a mapping; got {value!r}"
-        )
-
-    @property
-    def removed(self) -> tuple[str, ...]:
-        """Markers that never appear in either section when they act as markers."""
-        found = [self.end]
-        if self.start:
-            found.append(self.start)
-        if self.content_wrapper:
-            found.extend(self.content_wrapper)
-        return tuple(found)
-
-    @property
-    def every(self) -> tuple[str, ...]:
-        return (*self.removed, *self.implicit_ends)
-
-    @property
-    def edge_chars(self) -> frozenset[str]:
-        """First and last characters of the removed markers: text free of them cannot hold a fragment."""
-        return frozenset(ch for marker in self.removed for ch in (marker[0], marker[-1]))
-
-
 @dataclass(slots=True)
 class Settings:
     """How hard to look. ``examples``: hypothesis examples per property; ``seed``: None for a
@@ -106,11 +36,25 @@ class Settings:
     seed: int | None = None
     tokenizer: str | None = None
     cost_bound: float = 3.0
-    cost_history_words: int = 60_000
+    cost_history_words: int = 30_000
     cost_timed_words: int = 1_000
     cost_repeats: int = 3
+    markers: tuple[str | None, str] | None = None  # the author's (start, end), overriding discovery
+    engines: tuple[str, ...] | None = None  # drivers to run (None: all)
 
     def __post_init__(self) -> None:
+        if self.markers is not None:
+            self.markers = tuple(self.markers)  # type: ignore[assignment]
+            Markers(start=self.markers[0], end=self.markers[1])  # validates
+        if self.engines is not None:
+            from ._drivers import DRIVERS
+
+            self.engines = tuple(self.engines)
+            unknown = [name for name in self.engines if name not in DRIVERS]
+            if unknown or not self.engines:
+                raise ValueError(
+                    f"unknown engine driver(s) {', '.join(unknown) or '(none given)'}; available: {', '.join(DRIVERS)}"
+                )
         if self.examples < 1:
             raise ValueError(f"examples must be at least 1, got {self.examples}")
         if self.cost_bound <= 1.0:
@@ -160,6 +104,9 @@ class Subject:
     _tokenizer: Any = None
     _tokenizer_error: str | None = None
     _tokenizer_loaded: bool = False
+    _markers: Markers | None = None
+    _markers_source: str = ""
+    _markers_found: bool = False
 
     @classmethod
     def from_name(cls, name: str, settings: Settings | None = None) -> Subject:
@@ -218,11 +165,26 @@ class Subject:
 
     @property
     def markers(self) -> Markers | None:
-        declared = getattr(self.parser_cls, "conformance_markers", None)
-        if declared is not None:
-            return Markers.from_declaration(declared, getattr(self.parser_cls, "__name__", "parser"))
-        fmt = self.format
-        return Markers.from_format(fmt) if fmt is not None else None
+        """The parser's markers (see :mod:`conformance._markers` for where they are found)."""
+        if not self._markers_found:
+            self._markers_found = True
+            self._markers, self._markers_source = discover_markers(
+                self.parser_cls, self.settings.markers, self.new_parser
+            )
+        return self._markers
+
+    @property
+    def markers_source(self) -> str:
+        """Where the markers came from, or why none were found."""
+        _ = self.markers
+        return self._markers_source
+
+    @property
+    def engines(self) -> Sequence[str]:
+        """The engine drivers this run replays (all unless the settings choose some)."""
+        from ._drivers import DRIVERS
+
+        return self.settings.engines or tuple(DRIVERS)
 
     @property
     def native(self) -> bool:

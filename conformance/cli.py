@@ -4,7 +4,7 @@
     reasoning-plugins check --all --json > conformance.json
 
 Exit status: 0 when nothing failed, 1 when a check failed (or a plugin failed to load),
-2 for a usage error (unknown name or check).
+2 for a usage error (unknown name, check or engine, unusable --markers).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import sys
 from reasoning_plugins import UnknownPluginError, current_host
 from reasoning_plugins._host import PARSER, REASONER
 
+from ._drivers import DRIVERS
+from ._markers import parse_markers_option
 from ._registry import CHECKS
 from ._render import Progress, render_table
 from ._results import FAIL, CheckResult, Report
@@ -49,6 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=None, metavar="N",
         help="explore other random examples with this seed (default: derandomized, the same every run)",
     )
+    parser.add_argument(
+        "--engine", action="append", default=[], metavar="NAMES",
+        help=f"replay only these engines' calling patterns (repeatable or comma-separated): {', '.join(DRIVERS)} "
+        "(default: all; a run with fewer is not a certification)",
+    )
+    parser.add_argument(
+        "--markers", metavar="START,END",
+        help="the parser's start and end markers, for a parser that does not declare them "
+        "(conformance_markers, format, start_token/end_token attributes)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list skip reasons and measured figures")
 
@@ -57,8 +69,16 @@ def _list_checks() -> int:
     for name in check_names():
         chk = CHECKS[name]
         needs = [c for c in chk.requires] + [n for n in chk.needs if n != "parser"]
-        suffix = f"  (needs: {', '.join(needs)})" if needs else ""
+        notes = [f"needs: {', '.join(needs)}"] if needs else []
+        if chk.driven:
+            notes.append(f"under engines: {', '.join(chk.engines) if chk.engines else 'all'}")
+        if chk.core:
+            notes.append("core")
+        suffix = f"  ({'; '.join(notes)})" if notes else ""
         print(f"{name}{suffix}\n    {chk.summary}")
+    print("\nEngine drivers (--engine):")
+    for driver in DRIVERS.values():
+        print(f"{driver.name}\n    {driver.summary}")
     return 0
 
 
@@ -78,8 +98,22 @@ def run(args: argparse.Namespace) -> int:
         unknown = [c for c in checks if c not in CHECKS]
         if unknown:
             return _usage(f"unknown check(s): {', '.join(unknown)}. Available: {', '.join(check_names())}")
+    engines = [e.strip() for value in args.engine for e in value.split(",") if e.strip()] or None
+    if engines:
+        unknown = [e for e in engines if e not in DRIVERS]
+        if unknown:
+            return _usage(f"--engine: unknown engine(s) {', '.join(unknown)}. Available: {', '.join(DRIVERS)}")
+    markers = None
+    if args.markers is not None:
+        try:
+            markers = parse_markers_option(args.markers, "--markers")
+        except ValueError as exc:
+            return _usage(str(exc))
     try:
-        settings = Settings(examples=args.examples, seed=args.seed, tokenizer=args.tokenizer)
+        settings = Settings(
+            examples=args.examples, seed=args.seed, tokenizer=args.tokenizer, markers=markers,
+            engines=tuple(dict.fromkeys(engines)) if engines else None,
+        )
     except ValueError as exc:
         return _usage(str(exc))
     host = current_host()
