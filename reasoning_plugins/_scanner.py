@@ -47,7 +47,7 @@ class ReasoningStream:
 
     __slots__ = (
         "_program", "_phase", "_held", "_held_blank", "_seen", "_finished", "_decode", "_by_ids",
-        "_credits", "mode", "reasoning_ended",
+        "_credits", "_markers", "_quiet", "_quiet_set", "_quiet_content", "mode", "reasoning_ended",
     )
 
     def __init__(self, program: Program, mode: Mode, decode: Callable[[list[int]], str] | None = None) -> None:
@@ -59,9 +59,16 @@ class ReasoningStream:
         self._held_blank = 0  # leading characters of _held already known to be whitespace
         self._seen = 0  # characters fed so far
         self._finished = False
+        self._markers = program.marker_ids or None  # markers that are single tokens, by id
         self._by_ids = False  # ids have been seen: single-token markers are matched by id
         self._credits: list[tuple[int, int]] = []  # (marker id, stream offset) announced, text not matched yet
         self.reasoning_ended = self._phase.section == CONTENT and self._phase.name != "await"
+        # when a delta without them may pass whole: the first character of this phase's markers
+        # (or the set of them when there are several)
+        self._quiet: str | None = None
+        self._quiet_set: frozenset[str] | None = None
+        self._quiet_content = False
+        self._settle()
 
     @property
     def seen_chars(self) -> int:
@@ -73,30 +80,30 @@ class ReasoningStream:
         return self._phase.name == "reason"
 
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
+        if delta_token_ids and self._markers is not None:
+            self._by_ids = True
+            if not self._markers.isdisjoint(delta_token_ids):
+                self._quiet = self._quiet_set = None
+                self._announce(delta_text or "", delta_token_ids)
+        # The common case: nothing held, and no marker can start in this delta.
+        quiet = self._quiet
+        if quiet is not None:
+            if delta_text and quiet not in delta_text:
+                self._seen += len(delta_text)
+                if self._quiet_content:
+                    return ReasoningDelta(None, delta_text)
+                return ReasoningDelta(delta_text)
+        elif self._quiet_set is not None and delta_text and self._quiet_set.isdisjoint(delta_text):
+            self._seen += len(delta_text)
+            if self._quiet_content:
+                return ReasoningDelta(None, delta_text)
+            return ReasoningDelta(delta_text)
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
         text = delta_text or ""
-        markers = self._program.marker_ids
-        if delta_token_ids and markers:
-            self._by_ids = True
-            if len(delta_token_ids) == 1:
-                if delta_token_ids[0] in markers:
-                    self._announce(text, delta_token_ids)
-            elif not markers.isdisjoint(delta_token_ids):
-                self._announce(text, delta_token_ids)
         if not text and not self._credits:
             return None
         self._seen += len(text)
-        phase = self._phase
-        if not self._held and not self._credits and phase.fast_path:
-            # The common case: no marker can start in this delta, so it all goes to one section.
-            for ch in phase.first_chars:
-                if ch in text:
-                    break
-            else:
-                if phase.section == CONTENT:
-                    return ReasoningDelta(content=text)
-                return ReasoningDelta(reasoning_content=text)
         reasoning, content = self._scan(text, final=False)
         if reasoning or content:
             return ReasoningDelta(reasoning or None, content or None)
@@ -108,6 +115,7 @@ class ReasoningStream:
             return None
         reasoning, content = self._scan("", final=True)
         self._finished = True
+        self._quiet = self._quiet_set = None
         if reasoning or content:
             return ReasoningDelta(reasoning or None, content or None)
         return None
@@ -234,7 +242,20 @@ class ReasoningStream:
                 continue
             self._transition(phase, rule)
             found.clear()
+        self._settle()
         return "".join(reasoning), "".join(content)
+
+    def _settle(self) -> None:
+        """Decide whether the next delta may take the fast path."""
+        phase = self._phase
+        self._quiet = self._quiet_set = None
+        if not (self._held or self._credits or not phase.fast_path or self._finished):
+            chars = phase.first_chars
+            if len(chars) == 1:
+                self._quiet = chars
+            else:
+                self._quiet_set = frozenset(chars)
+            self._quiet_content = phase.section == CONTENT
 
     def _hold(self, buf: str, start: int) -> None:
         self._held = buf[start:]
