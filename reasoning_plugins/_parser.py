@@ -141,53 +141,10 @@ class SeedStream:
         return self._parser.finish()
 
 
-class _RequestStreams:
-    """The streams of the requests one parser instance serves through the seed interface.
-
-    Engines hand ``extract_reasoning_content_streaming`` no request id. LMDeploy shares one
-    instance between all requests, interleaved; vLLM makes one per request. Both pass as
-    ``previous_text`` the very object they passed as ``current_text`` on that request's previous
-    call, so a request's stream is found by that object's identity in O(1); an equal string
-    (an engine that copies) is found by comparison. At most ``limit`` requests are remembered
-    (the oldest is forgotten: it would catch up from ``previous_text`` if it came back).
-    """
-
-    __slots__ = ("_by_text", "limit", "last")
-
-    def __init__(self, limit: int = 1024) -> None:
-        self._by_text: dict[int, tuple[str, ReasoningStream]] = {}
-        self.limit = limit
-        self.last: ReasoningStream | None = None
-
-    def take(self, previous_text: str) -> ReasoningStream | None:
-        entry = self._by_text.pop(id(previous_text), None)
-        if entry is not None:  # the object is held, so its id cannot have been reused
-            return entry[1]
-        length = len(previous_text)
-        for key, (text, stream) in self._by_text.items():
-            if len(text) == length and stream.seen_chars == length and text == previous_text:
-                del self._by_text[key]
-                return stream
-        return None
-
-    def put(self, current_text: str, stream: ReasoningStream) -> None:
-        if len(self._by_text) >= self.limit:
-            del self._by_text[next(iter(self._by_text))]
-        self._by_text[id(current_text)] = (current_text, stream)
-        self.last = stream
-
-    def pop(self, current_text: str | None) -> ReasoningStream | None:
-        if current_text is None:
-            stream, self.last = self.last, None
-            if stream is not None:
-                for key, (_text, held) in list(self._by_text.items()):
-                    if held is stream:
-                        del self._by_text[key]
-            return stream
-        stream = self.take(current_text)
-        if stream is self.last:
-            self.last = None
-        return stream
+# How many requests' streams one instance remembers (LMDeploy shares one instance between all
+# its requests); a forgotten request catches up once from previous_text if it comes back.
+_REMEMBERED_REQUESTS = 1024
+_NOTHING = object()
 
 
 class DeclarativeParser(ReasoningParser):
@@ -200,8 +157,12 @@ class DeclarativeParser(ReasoningParser):
                                      default_mode=Mode.AWAIT_START)
 
     One instance may serve many requests through the seed interface (LMDeploy shares one
-    between all of them): each request's stream is kept apart. ``chat_template_kwargs`` given
-    to the constructor (as vLLM does) act as the request's when a call brings no request.
+    between all of them): each request's stream is kept apart. Engines hand the streaming method
+    no request id, but vLLM and LMDeploy both pass as ``previous_text`` the very object they
+    passed as ``current_text`` on that request's previous call, so a request's stream is found
+    by that object's identity in O(1) (the object is held, so its id cannot be reused); an equal
+    string (an engine that copies) is found by comparison. ``chat_template_kwargs`` given to the
+    constructor (as vLLM does) act as the request's when a call brings no request.
     """
 
     format: ClassVar[ReasoningFormat] = ReasoningFormat()
@@ -216,7 +177,9 @@ class DeclarativeParser(ReasoningParser):
         self._program: Program = compile_format(fmt, marker_token_ids(tokenizer, fmt.markers))
         self._default_request: Any = {"chat_template_kwargs": dict(chat_template_kwargs)} if chat_template_kwargs else None
         self._bound: dict[str, Any] = {}
-        self._streams = _RequestStreams()
+        self._streams: dict[int, tuple[str, ReasoningStream]] = {}  # id(current_text) -> stream
+        self._last_text: Any = _NOTHING  # current_text of the latest call, and its stream
+        self._last_stream: ReasoningStream | None = None
         self._decode = getattr(tokenizer, "decode", None)
         self._is_blank = blank_token_checker(tokenizer) if tokenizer is not None else None
 
@@ -237,7 +200,8 @@ class DeclarativeParser(ReasoningParser):
             "prompt_text": prompt_text,
             "mode": mode,
         }
-        self._streams = _RequestStreams()
+        self._streams = {}
+        self._last_text, self._last_stream = _NOTHING, None
         return self
 
     def resolve_mode(
@@ -320,26 +284,53 @@ class DeclarativeParser(ReasoningParser):
         delta_token_ids: Sequence[int],
         model_status: Mode | str | None = None,
         request: Any = None,
-        **_: Any,
     ) -> ReasoningDelta | None:
         """The seed method: O(len(delta)) per call, whichever request the call belongs to."""
-        previous_text = previous_text or ""
-        # A request is new when nothing came before; text may still be empty while ids arrive
-        # (text held back behind the ids), and then the request continues.
-        continuing = bool(previous_text) or bool(previous_token_ids)
-        stream = self._streams.take(previous_text) if continuing else None
-        if stream is None:
-            # A new request, or a fresh instance joining mid-stream: catch up once.
-            stream = self.start_stream(**self._context(request, model_status))
-            if previous_text:
-                stream.feed(previous_text, previous_token_ids)
+        if previous_text is self._last_text and (previous_text or previous_token_ids):
+            stream = self._last_stream  # the same request as the call before: no lookup
+        else:
+            # another request (or a new one: "" is one shared object, so a call with nothing
+            # before it starts a new request): park the last one, find this one
+            if self._last_stream is not None:
+                self._streams[id(self._last_text)] = (self._last_text, self._last_stream)
+            entry = self._streams.pop(id(previous_text), None) if previous_text or previous_token_ids else None
+            stream = entry[1] if entry is not None else self._join(previous_text or "", previous_token_ids, model_status, request)
+            self._last_stream = stream
         message = stream.feed(delta_text, delta_token_ids)
-        self._streams.put(current_text if current_text is not None else previous_text + (delta_text or ""), stream)
+        self._last_text = current_text
         return message
 
+    def _join(self, previous_text: str, previous_token_ids: Sequence[int], model_status: Any, request: Any) -> ReasoningStream:
+        """The stream of a call whose previous_text is not an object this instance returned."""
+        streams = self._streams
+        # A request is new when nothing came before; text may still be empty while ids arrive
+        # (text held back behind the ids), and then the request continues.
+        if previous_text or previous_token_ids:
+            for key, (text, stream) in streams.items():
+                if len(text) == len(previous_text) and text == previous_text:
+                    del streams[key]
+                    return stream
+        if len(streams) >= _REMEMBERED_REQUESTS:
+            del streams[next(iter(streams))]
+        # A new request, or a fresh instance joining mid-stream: catch up once.
+        stream = self.start_stream(**self._context(request, model_status))
+        if previous_text or previous_token_ids:
+            stream.feed(previous_text, previous_token_ids)
+        return stream
+
     def finish(self, current_text: str | None = None) -> ReasoningDelta | None:
-        """Release what the request's stream holds back (the latest request's, by default)."""
-        stream = self._streams.pop(current_text)
+        """Release what a request's stream holds back: the request whose last call returned
+        ``current_text``, by default the request of the latest call."""
+        stream = None
+        if current_text is None or current_text is self._last_text:
+            stream, self._last_stream, self._last_text = self._last_stream, None, _NOTHING
+        else:
+            entry = self._streams.pop(id(current_text), None)
+            if entry is None:
+                entry = next((e for e in self._streams.values() if e[0] == current_text), None)
+                if entry is not None:
+                    del self._streams[id(entry[0])]
+            stream = entry[1] if entry is not None else None
         return stream.finish() if stream is not None else None
 
     def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:

@@ -46,7 +46,7 @@ class ReasoningStream:
     """
 
     __slots__ = (
-        "_program", "_phase", "_held", "_held_blank", "_seen", "_finished", "_decode", "_by_ids",
+        "_program", "_phase", "_held", "_held_blank", "_blanks", "_finished", "_decode", "_by_ids",
         "_credits", "_markers", "_quiet", "_quiet_set", "_quiet_content", "mode", "reasoning_ended",
     )
 
@@ -57,11 +57,15 @@ class ReasoningStream:
         self._phase: Phase = program.phases[initial_phase(program, mode)]
         self._held = ""
         self._held_blank = 0  # leading characters of _held already known to be whitespace
-        self._seen = 0  # characters fed so far
+        # whitespace deltas before the model's first word, not yet joined to _held (a long run
+        # of them would otherwise be copied once per delta)
+        self._blanks: list[str] = []
         self._finished = False
         self._markers = program.marker_ids or None  # markers that are single tokens, by id
         self._by_ids = False  # ids have been seen: single-token markers are matched by id
-        self._credits: list[tuple[int, int]] = []  # (marker id, stream offset) announced, text not matched yet
+        # markers announced by id whose text has not been matched: (marker id, where its text would
+        # start, counted from the start of the held text, which is where the next scan starts)
+        self._credits: list[tuple[int, int]] = []
         self.reasoning_ended = self._phase.section == CONTENT and self._phase.name != "await"
         # when a delta without them may pass whole: the first character of this phase's markers
         # (or the set of them when there are several)
@@ -71,39 +75,35 @@ class ReasoningStream:
         self._settle()
 
     @property
-    def seen_chars(self) -> int:
-        """Characters fed so far (held-back text included)."""
-        return self._seen
-
-    @property
     def in_reasoning(self) -> bool:
         return self._phase.name == "reason"
 
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
-        if delta_token_ids and self._markers is not None:
+        if delta_token_ids and self._markers is not None and not self._markers.isdisjoint(delta_token_ids):
             self._by_ids = True
-            if not self._markers.isdisjoint(delta_token_ids):
-                self._quiet = self._quiet_set = None
-                self._announce(delta_text or "", delta_token_ids)
+            self._quiet = self._quiet_set = None
+            self._announce(delta_text or "", delta_token_ids)
         # The common case: nothing held, and no marker can start in this delta.
         quiet = self._quiet
         if quiet is not None:
             if delta_text and quiet not in delta_text:
-                self._seen += len(delta_text)
                 if self._quiet_content:
                     return ReasoningDelta(None, delta_text)
                 return ReasoningDelta(delta_text)
         elif self._quiet_set is not None and delta_text and self._quiet_set.isdisjoint(delta_text):
-            self._seen += len(delta_text)
             if self._quiet_content:
                 return ReasoningDelta(None, delta_text)
             return ReasoningDelta(delta_text)
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
+        if delta_token_ids and self._markers is not None:
+            self._by_ids = True  # (a quiet delta cannot hold a marker, so it need not say so)
         text = delta_text or ""
         if not text and not self._credits:
             return None
-        self._seen += len(text)
+        if (self._phase.name == "await" and self._held_blank == len(self._held) and text.isspace()):
+            self._blanks.append(text)  # still undecided: markup before <think>, else content
+            return None
         reasoning, content = self._scan(text, final=False)
         if reasoning or content:
             return ReasoningDelta(reasoning or None, content or None)
@@ -127,7 +127,8 @@ class ReasoningStream:
         markers = self._program.marker_ids
         for index, token in enumerate(ids):
             if token in markers:
-                self._credits.append((token, self._seen + self._offset_in_delta(text, ids, index)))
+                held = len(self._held) + sum(map(len, self._blanks))
+                self._credits.append((token, held + self._offset_in_delta(text, ids, index)))
 
     def _offset_in_delta(self, text: str, ids: Sequence[int], index: int) -> int:
         """Characters of ``text`` before ``ids[index]``, decoding the ordinary tokens before it."""
@@ -177,9 +178,12 @@ class ReasoningStream:
     # -- scanning -------------------------------------------------------------------------
 
     def _scan(self, delta: str, final: bool) -> tuple[str, str]:
+        if self._blanks:
+            self._held += "".join(self._blanks)
+            self._held_blank = len(self._held)
+            self._blanks.clear()
         held = self._held
         buf = held + delta if held else delta
-        base = self._seen - len(buf)  # stream offset of buf[0]
         known_blank = self._held_blank if held else 0
         self._held = ""
         self._held_blank = 0
@@ -191,7 +195,7 @@ class ReasoningStream:
         while True:
             phase = self._phase
             if self._credits:
-                self._expire_credits(phase, base + i)
+                self._expire_credits(phase, i)
             out = content if phase.section == CONTENT else reasoning
             if not phase.rules and not phase.anchored:  # verbatim content
                 self._credits.clear()
@@ -200,7 +204,7 @@ class ReasoningStream:
             if phase.anchored:
                 if i == n and not final:
                     break
-                step = self._anchored(phase, buf, i, base, known_blank, final)
+                step = self._anchored(phase, buf, i, known_blank, final)
                 known_blank = 0
                 if step is None:
                     self._hold(buf, i)
@@ -210,10 +214,10 @@ class ReasoningStream:
                 continue
             rule, pos = self._next_match(phase, buf, i, found)
             announced = self._announced_transition(phase) if self._credits else None
-            if announced is not None and (rule is None or (rule.marker_id != announced[1].marker_id and announced[2] - base < pos)):
+            if announced is not None and (rule is None or (rule.marker_id != announced[1].marker_id and announced[2] < pos)):
                 credit, marker_rule, at = announced
-                at = min(n, max(i, at - base))
-                if not final and self._seen - (base + at) <= ID_TEXT_WINDOW:
+                at = min(n, max(i, at))
+                if not final and n - at <= ID_TEXT_WINDOW:
                     # the id arrived, its text has not (yet): hold what follows the id's place
                     keep = self._holdback(phase, buf[i:at])
                     out.append(buf[i : at - keep])
@@ -242,6 +246,9 @@ class ReasoningStream:
                 continue
             self._transition(phase, rule)
             found.clear()
+        if self._credits:  # count their places from the start of what is held now
+            shift = n - len(self._held)
+            self._credits = [(token, at - shift) for token, at in self._credits]
         self._settle()
         return "".join(reasoning), "".join(content)
 
@@ -291,14 +298,14 @@ class ReasoningStream:
                 return k
         return 0
 
-    def _anchored(self, phase: Phase, buf: str, i: int, base: int, known_blank: int, final: bool) -> int | None:
+    def _anchored(self, phase: Phase, buf: str, i: int, known_blank: int, final: bool) -> int | None:
         """Decide an anchored phase from ``buf[i:]``.
 
         Returns None to hold ``buf[i:]`` until more text arrives, or the index where the next
         phase starts; what lies before it is markup, dropped.
         """
         if phase.name == "await":
-            return self._await_start(buf, i, base, known_blank, final)
+            return self._await_start(buf, i, known_blank, final)
         program = self._program
         n = len(buf)
         j = i
@@ -322,7 +329,7 @@ class ReasoningStream:
         self._phase = program.phases["content"]
         return j
 
-    def _await_start(self, buf: str, i: int, base: int, known_blank: int, final: bool) -> int | None:
+    def _await_start(self, buf: str, i: int, known_blank: int, final: bool) -> int | None:
         """Before the model's first word: does it open reasoning with the start marker?
 
         Leading whitespace waits with the decision: it is markup before the start marker and
@@ -337,7 +344,7 @@ class ReasoningStream:
         start_id = program.start_id
         # the start marker's id arrived at or before the first word (its text may lag behind)
         credit = self._credit(start_id) if self._by_ids and start_id is not None else -1
-        if credit >= 0 and self._credits[credit][1] > base + j:
+        if credit >= 0 and self._credits[credit][1] > j:
             credit = -1
         announced = credit >= 0
         by_text = not self._by_ids or start_id is None or announced
@@ -358,7 +365,7 @@ class ReasoningStream:
             # the start marker's id arrived without its text: whitespace before it is markup
             at = self._credits.pop(credit)[1]
             self._phase = program.phases["reason"]
-            return max(i, at - base)
+            return max(i, at)
         self._phase = program.phases["content"]
         self.reasoning_ended = True
         return i
