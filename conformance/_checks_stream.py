@@ -31,7 +31,9 @@ __all__ = [
 
 def driver_contexts(subject: Subject, driver: Driver) -> list[Started]:
     """The contexts the parser understands that ``driver``'s engine can express (skip if none)."""
-    found = [started for started in contexts(subject) if driver.supports(subject, started.ctx)]
+    known = contexts(subject)
+    known += driver.extra_contexts(subject, known)
+    found = [started for started in known if driver.supports(subject, started.ctx)]
     if not found:
         raise CheckSkipped(f"engine:{driver.name}", f"{driver.name} cannot express any request context this parser understands")
     return found
@@ -217,5 +219,6 @@ def seed_resync(subject: Subject) -> None:
             if got != want:
                 raise CheckFailed(
                     f"a fresh instance given previous_text={short(prev_text, 50)} and delta "
-                    f"{short(delta_text, 40)} answered {got}; the instance that saw the stream answered {want}"
+                    f"{short(delta_text, 40)} answered {got}; the instance that saw the stream answered {want}",
+                    driver="vllm",
                 )

@@ -23,6 +23,8 @@ from reasoning_plugins._modes import request_field
 from ._drive import SEED_CALL, Delta, SeedCaller, Split, Streamed, feed_all, read_message, regroup, run_parse
 from ._drive import _read_pair as read_pair
 from ._results import CheckFailed, raised, short
+from ._samples import Started
+from ._samples import _request as default_request
 from ._subject import Context, Subject
 
 __all__ = ["DRIVERS", "Driver", "Sent", "companion", "failed", "interleave", "lag_text", "model_status"]
@@ -53,6 +55,11 @@ class Driver:
     def supports(self, subject: Subject, ctx: Context) -> bool:
         """Whether this engine can tell the parser what ``ctx`` says."""
         return _is_default(ctx)
+
+    def extra_contexts(self, subject: Subject, known: Sequence[Started]) -> list[Started]:
+        """Request contexts only this engine conveys, for parsers that declare no capability
+        for them (besides the ``known`` ones)."""
+        return []
 
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:
         raise NotImplementedError
@@ -330,8 +337,22 @@ class Fastdeploy(Driver):
             if not _accepts_trailing(getattr(parser_cls, name, None), count)
         ]
         if refused:
-            return f"{' and '.join(refused)} do(es) not accept model_status as a trailing argument"
+            verb = "does" if len(refused) == 1 else "do"
+            return f"{' and '.join(refused)} {verb} not accept model_status as a trailing argument"
         return None
+
+    def extra_contexts(self, subject: Subject, known: Sequence[Started]) -> list[Started]:
+        if self.unavailable(subject) is not None:
+            return []
+        covered = {self._status(subject, started.ctx) for started in known}
+        statuses = [("think_start", "reasoning"), ("think_end", "content")]
+        if subject.markers is not None and subject.markers.content_wrapper:
+            statuses.append(("response_start", "response"))
+        return [
+            Started(Context(f"model_status={status}", request=default_request(), mode=status), starts)
+            for status, starts in statuses
+            if status not in covered
+        ]
 
     def _status(self, subject: Subject, ctx: Context) -> str | None:
         markers = subject.markers

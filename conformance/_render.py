@@ -78,13 +78,16 @@ def render_table(report: Report, verbose: bool = False) -> str:
         skips = [r for r in report.results if r.status == SKIP]
         if skips:
             lines += ["", "Skipped:"] + [f"- {r.subject} / {r.check}: {r.reason}" for r in skips]
-        partial = [
-            f"- {r.subject} / {r.check}: " + ", ".join(f"{d} {o}" for d, o in r.drivers.items() if o != "pass")
-            for r in report.results
-            if any(o != "pass" for o in r.drivers.values())
-        ]
+        partial: dict[tuple[str, str, str], list[str]] = {}
+        for r in report.results:
+            for driver, outcome in r.drivers.items():
+                if outcome != "pass":
+                    partial.setdefault((r.subject, driver, outcome), []).append(r.check)
         if partial:
-            lines += ["", "Engine drivers that did not pass:", *partial]
+            lines += ["", "Engine drivers that did not pass every check:"] + [
+                f"- {subject} / {driver} in {', '.join(checks)}: {outcome}"
+                for (subject, driver, outcome), checks in partial.items()
+            ]
         measured = [r for r in report.results if r.detail]
         if measured:
             lines += ["", "Measured:"] + [f"- {r.subject} / {r.check}: {r.detail}" for r in measured]

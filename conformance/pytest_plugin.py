@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from ._drivers import DRIVERS
+from ._markers import parse_markers_option
 from ._registry import CHECKS
 from ._results import FAIL, SKIP
 from ._runner import check_names, run_check
@@ -43,6 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--conformance-examples", type=int, default=DEFAULT_EXAMPLES, metavar="N",
         help=f"hypothesis examples per property (default {DEFAULT_EXAMPLES})",
     )
+    group.addoption(
+        "--conformance-markers", default=None, metavar="START,END",
+        help="the parser's start and end markers, for a parser that does not declare them",
+    )
+    group.addoption(
+        "--conformance-engine", action="append", default=[], metavar="NAMES",
+        help=f"replay only these engines' calling patterns (repeatable or comma-separated): {', '.join(DRIVERS)}",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,10 +62,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _settings(config: pytest.Config) -> Settings:
-    return Settings(
-        examples=config.getoption("--conformance-examples"),
-        tokenizer=config.getoption("--conformance-tokenizer"),
-    )
+    raw_markers = config.getoption("--conformance-markers")
+    engines = [e.strip() for value in config.getoption("--conformance-engine") for e in value.split(",") if e.strip()]
+    try:
+        markers = parse_markers_option(raw_markers, "--conformance-markers") if raw_markers is not None else None
+        unknown = [e for e in engines if e not in DRIVERS]
+        if unknown:
+            raise ValueError(f"--conformance-engine: unknown engine(s) {', '.join(unknown)}; available: {', '.join(DRIVERS)}")
+        return Settings(
+            examples=config.getoption("--conformance-examples"),
+            tokenizer=config.getoption("--conformance-tokenizer"),
+            markers=markers,
+            engines=tuple(dict.fromkeys(engines)) or None,
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 def _selected_checks(config: pytest.Config) -> list[str]:

@@ -39,9 +39,11 @@ def subject_for(
     examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
     name: str | None = None,
+    markers: tuple[str | None, str] | None = None,
+    engines: tuple[str, ...] | None = None,
 ) -> Subject:
     """A :class:`Subject` for a registered name or for parser (and reasoner) classes."""
-    settings = Settings(examples=examples, seed=seed, tokenizer=tokenizer)
+    settings = Settings(examples=examples, seed=seed, tokenizer=tokenizer, markers=markers, engines=engines)
     if isinstance(parser, str):
         return Subject.from_name(parser, settings)
     label = name or getattr(parser, "__name__", None) or getattr(reasoner, "__name__", "plugin")
@@ -67,6 +69,8 @@ class ParserConformance:
     tokenizer: ClassVar[str | None] = None
     examples: ClassVar[int] = DEFAULT_EXAMPLES
     seed: ClassVar[int | None] = None
+    markers: ClassVar[tuple[str | None, str] | None] = None  # (start, end) when the parser does not declare them
+    engines: ClassVar[tuple[str, ...] | None] = None  # engine drivers to replay (default: all)
     skip_checks: ClassVar[tuple[str, ...]] = ()
 
     _subjects: ClassVar[dict[type, Subject]] = {}
@@ -79,7 +83,8 @@ class ParserConformance:
             if cls.parser is None and cls.reasoner is None:
                 raise TypeError(f"{cls.__name__} must set `parser` (a registered name or a parser class)")
             subject = subject_for(
-                cls.parser, reasoner=cls.reasoner, tokenizer=cls.tokenizer, examples=cls.examples, seed=cls.seed
+                cls.parser, reasoner=cls.reasoner, tokenizer=cls.tokenizer, examples=cls.examples, seed=cls.seed,
+                markers=cls.markers, engines=cls.engines,
             )
             ParserConformance._subjects[cls] = subject
         return subject

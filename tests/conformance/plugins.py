@@ -1,4 +1,4 @@
-"""Parsers for the suite's own tests: one correct seed-only parser, and one broken parser per
+"""Parsers for the suite's own tests: correct seed-only parsers, and one broken parser per
 failure mode the conformance checks exist to catch. None of them is registered globally."""
 
 from __future__ import annotations
@@ -35,23 +35,55 @@ def _held_suffix(text: str) -> int:
     return 0
 
 
-class GoodSeedParser(ReasoningParser):
-    """A correct parser written only against the seed interface (and finish()).
+class _State:
+    """One request's stream: the text held back (a possible marker start) and whether reasoning ended."""
 
-    It keeps per-request state (the text it holds back, whether reasoning ended) and replays
-    previous_text once when it joins a stream mid-way.
+    __slots__ = ("held", "ended", "calls")
+
+    def __init__(self) -> None:
+        self.held = ""
+        self.ended = False
+        self.calls: list[int] = []
+
+
+class GoodSeedParser(ReasoningParser):
+    """A correct parser written only against the seed interface (and finish()), the way the
+    vLLM seed example is: markers as ``start_token``/``end_token`` attributes set in __init__.
+
+    One instance may serve many requests (LMDeploy shares one): each request's state is found
+    by the identity of previous_text (the object that was current_text on its previous call),
+    then by equality; an unknown previous_text (a fresh instance joining mid-stream) is replayed
+    once. finish() flushes the latest request's stream.
     """
 
-    conformance_markers = (START, END)
-
     def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(tokenizer, *args, **kwargs)
-        self._held = ""
-        self._ended = False
-        self._seen = 0
+        super().__init__(tokenizer)
+        self.start_token = START
+        self.end_token = END
+        ids = tokenizer.encode(END, add_special_tokens=False) if tokenizer is not None else []
+        self.end_token_id = ids[0] if len(ids) == 1 else None
+        self._streams: dict[int, tuple[str, _State]] = {}
+        self._last: tuple[int, _State] | None = None
 
     def extract_reasoning_content(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
         return split_r1(model_output)
+
+    def _new_state(self) -> _State:
+        return _State()
+
+    def _state_for(self, previous_text: str) -> _State:
+        if not previous_text:
+            return self._new_state()
+        entry = self._streams.pop(id(previous_text), None)
+        if entry is not None and entry[0] is previous_text:
+            return entry[1]
+        for key, (text, state) in list(self._streams.items()):
+            if len(text) == len(previous_text) and text == previous_text:
+                del self._streams[key]
+                return state
+        state = self._new_state()  # joined mid-stream: replay the history once
+        self._step(state, previous_text, ())
+        return state
 
     def extract_reasoning_content_streaming(
         self,
@@ -62,35 +94,223 @@ class GoodSeedParser(ReasoningParser):
         current_token_ids: Sequence[int],
         delta_token_ids: Sequence[int],
     ) -> DeltaMessage | None:
-        if self._seen != len(previous_text):  # joined mid-stream: replay the history once
-            self._held, self._ended = "", False
-            self._step(previous_text)
-        self._seen = len(current_text)
-        return self._step(delta_text)
+        state = self._state_for(previous_text)
+        message = self._step(state, delta_text, delta_token_ids)
+        if len(self._streams) >= 256:
+            del self._streams[next(iter(self._streams))]
+        self._streams[id(current_text)] = (current_text, state)
+        self._last = (id(current_text), state)
+        return message
 
-    def _step(self, delta_text: str) -> DeltaMessage | None:
-        if self._ended:
+    def _step(self, state: _State, delta_text: str, delta_ids: Sequence[int]) -> DeltaMessage | None:
+        if state.ended:
             return _msg(content=delta_text)
-        buf = self._held + delta_text
-        self._held = ""
+        buf = state.held + delta_text
+        state.held = ""
         reasoning, sep, content = buf.partition(END)
         reasoning = reasoning.replace(START, "")
         if sep:
-            self._ended = True
+            state.ended = True
             return _msg(reasoning, content)
-        # a marker split over deltas: hold the part that could still complete one
-        keep = _held_suffix(reasoning)
+        keep = _held_suffix(reasoning)  # a marker split over deltas: hold what could complete one
         if keep:
-            self._held = reasoning[len(reasoning) - keep :]
+            state.held = reasoning[len(reasoning) - keep :]
             reasoning = reasoning[: len(reasoning) - keep]
         return _msg(reasoning)
 
     def finish(self) -> DeltaMessage | None:
-        held, self._held = self._held, ""
+        if self._last is None:
+            return None
+        key, state = self._last
+        self._last = None
+        if key in self._streams and self._streams[key][1] is state:
+            del self._streams[key]
+        held, state.held = state.held, ""
+        return _msg(reasoning=held)
+
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        return self.end_token_id is not None and self.end_token_id in input_ids
+
+    def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
+        ids = list(input_ids)
+        if self.end_token_id is None or self.end_token_id not in ids:
+            return []
+        return ids[ids.index(self.end_token_id) + 1 :]
+
+
+class GoodFastDeployParser(GoodSeedParser):
+    """A correct seed parser that takes FastDeploy's ``model_status``: think_end means the
+    template closed the block, so the whole output is content."""
+
+    def extract_reasoning_content(self, model_output: str, request: Any, model_status: str | None = None) -> tuple[str | None, str | None]:
+        if model_status == "think_end":
+            return None, model_output or None
+        return split_r1(model_output)
+
+    def extract_reasoning_content_streaming(
+        self, previous_text: str, current_text: str, delta_text: str, previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int], delta_token_ids: Sequence[int], model_status: str | None = None,
+    ) -> DeltaMessage | None:
+        if model_status == "think_end":
+            return _msg(content=delta_text)
+        return super().extract_reasoning_content_streaming(
+            previous_text, current_text, delta_text, previous_token_ids, current_token_ids, delta_token_ids
+        )
+
+
+class IgnoresModelStatus(GoodSeedParser):
+    """Accepts FastDeploy's ``model_status`` but ignores it."""
+
+    def extract_reasoning_content(self, model_output: str, request: Any, model_status: str | None = None) -> tuple[str | None, str | None]:
+        if model_status == "think_end":
+            return None, model_output or None
+        return split_r1(model_output)
+
+    def extract_reasoning_content_streaming(self, *args: Any, **kwargs: Any) -> DeltaMessage | None:
+        return super().extract_reasoning_content_streaming(*args[:6], **kwargs)
+
+
+# -- one broken seed-interface parser per failure kind -----------------------------------------
+
+
+class MarkerOnlyAsOwnDelta(GoodSeedParser):
+    """(a) Recognises a marker only when it arrives as a delta of its own (one special token),
+    as many engine parsers do: grouped tokens (speculative decoding) carry it along with text."""
+
+    def _step(self, state: _State, delta_text: str, delta_ids: Sequence[int]) -> DeltaMessage | None:
+        if state.ended:
+            return _msg(content=delta_text)
+        if delta_text == END:
+            state.ended = True
+            return None
+        return None if delta_text == START else _msg(reasoning=delta_text)
+
+
+class LosesHeldText(GoodSeedParser):
+    """(b) Holds back what could be a marker but has no finish(): a trailing ``</thi`` vanishes."""
+
+    def finish(self) -> DeltaMessage | None:
+        return None
+
+
+class _ModuleHeldState(_State):
+    """A state whose held-back text lives in one module-level buffer shared by every request."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def held(self) -> str:
+        return _MODULE_BUFFER[0]
+
+    @held.setter
+    def held(self, value: str) -> None:
+        _MODULE_BUFFER[0] = value
+
+
+_MODULE_BUFFER = [""]
+
+
+class ModuleLevelBuffer(GoodSeedParser):
+    """(c) Keeps the text it holds back in a module-level buffer: requests streamed at the same
+    time, character by character, pick up each other's ``</thi``."""
+
+    def _new_state(self) -> _State:
+        _MODULE_BUFFER[0] = ""
+        return _ModuleHeldState()
+
+
+class _SharedEndedState(_State):
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def ended(self) -> bool:
+        return SharedClassState.shared["ended"]
+
+    @ended.setter
+    def ended(self, value: bool) -> None:
+        SharedClassState.shared["ended"] = value
+
+
+class SharedClassState(GoodSeedParser):
+    """(c) Keeps "reasoning has ended" at class level (reset by each new request): requests
+    served at the same time see each other's state."""
+
+    shared: dict[str, bool] = {"ended": False}
+
+    def _new_state(self) -> _State:
+        SharedClassState.shared["ended"] = False
+        return _SharedEndedState()
+
+
+class ScansIdHistory(GoodSeedParser):
+    """(d) Asks ``end_id in previous_token_ids`` on every call, as vLLM 0.33's deepseek_r1
+    parser does: right answers, but each token costs more as the answer grows."""
+
+    def extract_reasoning_content_streaming(
+        self, previous_text: str, current_text: str, delta_text: str, previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int], delta_token_ids: Sequence[int],
+    ) -> DeltaMessage | None:
+        state = self._state_for(previous_text)
+        seen_end = self.end_token_id is not None and self.end_token_id in previous_token_ids  # every id so far
+        if seen_end and state.ended:
+            message = _msg(content=delta_text)
+        else:
+            message = self._step(state, delta_text, delta_token_ids)
+        self._streams[id(current_text)] = (current_text, state)
+        self._last = (id(current_text), state)
+        return message
+
+
+class WorkGrowsWithCalls(GoodSeedParser):
+    """(e) Records every call's delta length and sums them to check where it stands: right
+    answers, but each call costs more than the one before."""
+
+    def _step(self, state: _State, delta_text: str, delta_ids: Sequence[int]) -> DeltaMessage | None:
+        state.calls.append(len(delta_text))
+        if sum(state.calls) < 0:  # the position, recomputed from every call so far
+            raise AssertionError("unreachable")
+        return super()._step(state, delta_text, delta_ids)
+
+
+class LenKeyedSeedParser(GoodSeedParser):
+    """(f) Keeps ONE stream and trusts it while ``len(previous_text)`` matches what it has seen
+    (else replays previous_text): right for one request per instance, but two requests sharing
+    an instance (LMDeploy) at the same length continue each other's stream."""
+
+    def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(tokenizer, *args, **kwargs)
+        self._state = _State()
+        self._seen = 0
+
+    def extract_reasoning_content_streaming(
+        self, previous_text: str, current_text: str, delta_text: str, previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int], delta_token_ids: Sequence[int],
+    ) -> DeltaMessage | None:
+        if self._seen != len(previous_text) or not previous_text:
+            self._state = _State()
+            self._step(self._state, previous_text, ())
+        self._seen = len(current_text)
+        return self._step(self._state, delta_text, delta_token_ids)
+
+    def finish(self) -> DeltaMessage | None:
+        held, self._state.held = self._state.held, ""
         return _msg(reasoning=held)
 
 
-# -- one broken parser per failure mode --------------------------------------------------------
+class IgnoresIdsAheadOfText(GoodSeedParser):
+    """(g) Trusts the end marker's id: when it is in delta_token_ids, the marker's text is taken
+    to be in delta_text. With stop strings vLLM holds text back, the id arrives before its text,
+    and ``</think>`` lands in the content."""
+
+    def _step(self, state: _State, delta_text: str, delta_ids: Sequence[int]) -> DeltaMessage | None:
+        if not state.ended and self.end_token_id is not None and self.end_token_id in delta_ids:
+            reasoning, _, content = (state.held + delta_text).partition(END)
+            state.held, state.ended = "", True
+            return _msg(reasoning.replace(START, ""), content)
+        return super()._step(state, delta_text, delta_ids)
+
+
+# -- more broken parsers, one per failure mode ------------------------------------------------
 
 
 class TextBeforeStartDropped(GoodSeedParser):
@@ -110,7 +330,10 @@ class SplitMarkerLeak(ReasoningParser):
     def extract_reasoning_content(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
         return split_r1(model_output)
 
-    def extract_reasoning_content_streaming(self, previous_text: str, current_text: str, delta_text: str, *ids: Any) -> DeltaMessage | None:
+    def extract_reasoning_content_streaming(
+        self, previous_text: str, current_text: str, delta_text: str, previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int], delta_token_ids: Sequence[int],
+    ) -> DeltaMessage | None:
         if END in previous_text:
             return _msg(content=delta_text)
         if END in delta_text:
@@ -153,35 +376,13 @@ class QuadraticRescan(GoodSeedParser):
         return _RescanStream()
 
 
-class SharedClassState(GoodSeedParser):
-    """Keeps "reasoning has ended" at class level (reset by each new instance): requests
-    served at the same time see each other's state."""
-
-    shared: dict[str, bool] = {"ended": False}
-
-    @property
-    def _ended(self) -> bool:  # type: ignore[override]
-        return SharedClassState.shared["ended"]
-
-    @_ended.setter
-    def _ended(self, value: bool) -> None:
-        SharedClassState.shared["ended"] = value
-
-
-class LosesHeldText(GoodSeedParser):
-    """Holds back what could be a marker but has no finish(): a trailing ``</thi`` vanishes."""
-
-    def finish(self) -> DeltaMessage | None:
-        return None
-
-
 class CrashesOnOddUnicode(GoodSeedParser):
     """Logs the name of every character it sees; unnamed characters (NUL, private use) crash it."""
 
-    def extract_reasoning_content_streaming(self, previous_text: str, current_text: str, delta_text: str, *ids: Any) -> DeltaMessage | None:
+    def _step(self, state: _State, delta_text: str, delta_ids: Sequence[int]) -> DeltaMessage | None:
         for ch in delta_text:
             unicodedata.name(ch)
-        return super().extract_reasoning_content_streaming(previous_text, current_text, delta_text, *ids)
+        return super()._step(state, delta_text, delta_ids)
 
     def extract_reasoning_content(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
         for ch in model_output:
@@ -196,8 +397,8 @@ class StripsWhitespace(GoodSeedParser):
         reasoning, content = split_r1(model_output)
         return ((reasoning or "").strip() or None, (content or "").strip() or None)
 
-    def extract_reasoning_content_streaming(self, *args: Any) -> DeltaMessage | None:
-        message = super().extract_reasoning_content_streaming(*args)
+    def _step(self, state: _State, delta_text: str, delta_ids: Sequence[int]) -> DeltaMessage | None:
+        message = super()._step(state, delta_text, delta_ids)
         if message is None:
             return None
         return _msg((message.reasoning_content or "").strip(), (message.content or "").strip())
@@ -214,7 +415,10 @@ class HoldsEverything(GoodSeedParser):
         super().__init__(*args, **kwargs)
         self._text = ""
 
-    def extract_reasoning_content_streaming(self, previous_text: str, current_text: str, delta_text: str, *ids: Any) -> DeltaMessage | None:
+    def extract_reasoning_content_streaming(
+        self, previous_text: str, current_text: str, delta_text: str, previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int], delta_token_ids: Sequence[int],
+    ) -> DeltaMessage | None:
         self._text = current_text
         return None
 
@@ -234,9 +438,9 @@ class EmptyStrings(GoodSeedParser):
 class ForgetfulOnResync(GoodSeedParser):
     """Trusts its own state only: a fresh instance joining mid-stream starts in reasoning."""
 
-    def extract_reasoning_content_streaming(self, previous_text: str, current_text: str, *rest: Any) -> DeltaMessage | None:
-        self._seen = len(previous_text)  # never resynchronises
-        return super().extract_reasoning_content_streaming(previous_text, current_text, *rest)
+    def _state_for(self, previous_text: str) -> _State:
+        entry = self._streams.pop(id(previous_text), None)
+        return entry[1] if entry is not None else self._new_state()  # never replays the history
 
 
 class IgnoresPrompt(DeclarativeParser):

@@ -64,4 +64,4 @@ def test_linear_cost_reports_its_figures() -> None:
     """linear_cost passes for a built-in and reports per-token costs for short and long histories."""
     result = run_check(CHECKS["linear_cost"], subject("ernie-45-vl"))
     assert result.status == "pass", result.reason
-    assert "stream/reasoning" in result.detail and "seed/content" in result.detail
+    assert "ours/reasoning" in result.detail and "vllm/content" in result.detail

@@ -25,7 +25,8 @@ def test_table_lists_checks_against_parsers(capsys: pytest.CaptureFixture[str]) 
     assert lines[0].split() == ["check", "qwq", "ernie-x1"]
     row = next(line for line in lines if line.startswith("mode_start_in_prompt"))
     assert row.split()[1:] == ["pass", "skip:", "no-start-marker"]
-    assert "2 plugin(s), 4 check(s): 7 pass, 0 FAIL, 1 skip" in out
+    assert "2 plugin(s), 4 check(s) under 7 engine driver(s): 7 ran (7 pass, 0 FAIL), 1 skipped" in out
+    assert "- qwq: not certified: partial run: core check(s) not selected: markers," in out
     assert "qwq (tokenizer qwen) ...." in err and "ernie-x1 (tokenizer ernie) ..s." in err
 
 
@@ -39,6 +40,34 @@ def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["tokenizers"] == {"deepseek_r1": "deepseek"}
     assert {r["check"] for r in report["results"]} == set(FAST.split(","))
     assert all(r["status"] == "pass" for r in report["results"])
+
+
+def test_engine_option_picks_drivers(capsys: pytest.CaptureFixture[str]) -> None:
+    """--engine (repeatable or a comma list) runs only those drivers; the JSON says which ran."""
+    argv = ["check", "qwq", "--checks", "stream_whole,stream_per_char", "--engine", "vllm,sglang", "--engine", "lmdeploy"]
+    assert main([*argv, "--json", "-q"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["engines"] == ["vllm", "sglang", "lmdeploy"]
+    for result in report["results"]:
+        assert set(result["drivers"]) == {"vllm", "sglang", "lmdeploy"}, result
+    verdict = report["verdicts"]["qwq"]
+    assert verdict["certified"] is False and verdict["reason"].startswith("partial run")
+
+
+@pytest.mark.parametrize("value", ["", "<think>", ",</think>", "<think>,", "<think>,<think>", "a,b,c"])
+def test_markers_option_usage_errors(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--markers needs two different, non-empty markers: anything else is a usage error naming the flag."""
+    assert main(["check", "qwq", "--markers", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reasoning-plugins check: --markers")
+    assert "START,END" in err or "must" in err
+
+
+def test_unknown_engine_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """--engine with a name no driver has exits 2, listing the drivers."""
+    assert main(["check", "qwq", "--engine", "vllm,tgi"]) == 2
+    err = capsys.readouterr().err
+    assert "--engine" in err and "tgi" in err and "lmdeploy" in err and "fastdeploy" in err
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,6 +111,7 @@ def test_seed_only_plugin_registered_by_name_passes() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "skip: token-ids" in done.stdout and "FAIL [" not in done.stdout
+    assert "- example-seed: certified (not run under fastdeploy: " in done.stdout
 
 
 def test_failing_plugin_exits_1_with_reason() -> None:
@@ -116,3 +146,46 @@ def test_name_that_cannot_load_is_a_failed_row() -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert ["load", "FAIL", "[1]"] in [line.split() for line in done.stdout.splitlines()]
     assert "DuplicatePluginError" in done.stdout and "registered by both" in done.stdout
+
+
+def test_json_failure_names_the_driver() -> None:
+    """A failure found under one driver says which, in the table and in --json."""
+    done = _run_script(
+        """
+        from reasoning_plugins import ReasoningParserManager
+        from reasoning_plugins.cli import main
+        from tests.conformance.plugins import LenKeyedSeedParser
+
+        ReasoningParserManager.register_module(["len-keyed"])(LenKeyedSeedParser)
+        raise SystemExit(main(["check", "len-keyed", "-q", "--checks", "stream_per_char", "--json"]))
+        """
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads(done.stdout)["results"][0]
+    assert result["status"] == "fail" and result["driver"] == "lmdeploy"
+    assert result["reason"].startswith("[lmdeploy] ")
+    assert result["drivers"]["vllm"] == "pass" and result["drivers"]["lmdeploy"].startswith("fail: [lmdeploy]")
+
+
+def test_markers_option_certifies_a_parser_that_declares_none() -> None:
+    """A seed parser with no discoverable markers fails 'markers' (cannot certify); --markers makes it checkable."""
+    body = """
+        from reasoning_plugins import ReasoningParserManager
+        from reasoning_plugins.cli import main
+        from tests.conformance.plugins import GoodSeedParser
+
+        class Quiet(GoodSeedParser):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                del self.start_token, self.end_token
+
+        ReasoningParserManager.register_module(["quiet"])(Quiet)
+        raise SystemExit(main(["check", "quiet", "-q", "--checks", "markers,no_marker_leak,lossless"EXTRA]))
+        """
+    without = _run_script(body.replace("EXTRA", ""))
+    assert without.returncode == 1, without.stdout + without.stderr
+    assert "[1] quiet / markers: cannot certify: " in without.stdout
+    assert ["no_marker_leak", "skip:", "markers"] in [line.split() for line in without.stdout.splitlines()]
+    given = _run_script(body.replace("EXTRA", ', "--markers", "<think>,</think>"'))
+    assert given.returncode == 0, given.stdout + given.stderr
+    assert "FAIL [" not in given.stdout and "3 ran (3 pass, 0 FAIL)" in given.stdout

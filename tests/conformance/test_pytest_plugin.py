@@ -74,3 +74,28 @@ def test_base_class_runs_checks_and_own_cases(tmp_path: Path) -> None:
     assert "stream_per_char [LosesHeldText]" in done.stdout
     assert "token_ids_agree: the parser does not declare the 'token-ids' capability" in done.stdout
     assert "1 failed, 3 passed, 2 skipped" in done.stdout
+
+
+def test_plugin_takes_markers_and_engines(tmp_path: Path) -> None:
+    """--conformance-markers supplies markers; --conformance-engine picks drivers; bad values are usage errors."""
+    (tmp_path / "conftest.py").write_text(textwrap.dedent('''
+        from reasoning_plugins import ReasoningParserManager
+        from tests.conformance.plugins import GoodSeedParser
+
+        class Quiet(GoodSeedParser):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                del self.start_token, self.end_token
+
+        ReasoningParserManager.register_module(["quiet"])(Quiet)
+    '''))
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    '''nothing'''\n")
+    args = ["-p", "conformance.pytest_plugin", "--conformance-parser", "quiet", "--conformance-checks", "markers,no_marker_leak"]
+    done = _pytest(tmp_path, *args, "--conformance-engine", "vllm", "--conformance-markers", "<think>,</think>", "-v")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "conformance[quiet]::no_marker_leak PASSED" in done.stdout
+    refused = _pytest(tmp_path, *args, "--conformance-markers", "<think>,<think>")
+    assert refused.returncode != 0
+    assert "--conformance-markers: the start and end markers must differ" in refused.stdout + refused.stderr
+    unknown = _pytest(tmp_path, *args, "--conformance-engine", "tgi")
+    assert unknown.returncode != 0 and "--conformance-engine: unknown engine(s) tgi" in unknown.stdout + unknown.stderr
