@@ -25,7 +25,6 @@ inputs as follows (see docs/adapters-sglang.md):
 from __future__ import annotations
 
 import logging
-import os
 import runpy
 import sys
 import threading
@@ -35,9 +34,9 @@ from typing import Any
 
 from .._host import PARSER, current_host
 from .._modes import Mode
-from .._names import normalize
 from ..protocol import ChatCompletionRequest
-from . import ENV_OVERRIDE, OURS_PREFIX, UnsupportedEngineError, engine_version, offered_parsers
+from . import UnsupportedEngineError, engine_version, offered_parsers
+from ._clashes import Placement, engine_names, override_set, place, report
 
 __all__ = ["SUPPORTED_VERSIONS", "install", "main"]
 
@@ -67,69 +66,67 @@ _SGLANG_TOGGLES = ("enable_thinking", "thinking")
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """What install() puts into SGLang: name -> detector class, and SGLang's entries it replaces."""
+    """What install() puts into SGLang: key -> detector class, and SGLang's entries it replaces."""
 
     detectors: dict[str, type]
     replaced: dict[str, Any]
-    clashes: tuple[tuple[str, str, str, bool], ...]  # (our name, SGLang's name, our provider, overridden)
+    placements: tuple[tuple[Placement, str], ...]  # with the provider, for clash reports
 
 
 _lock = threading.Lock()
-_installed: dict[str, type] = {}  # name -> our detector class, as now in DetectorMap
+_installed: dict[str, type] = {}  # key -> our detector class, as now in DetectorMap
 _originals: dict[str, Any] = {}  # SGLang's own entries we replaced, to restore on a new plan
 _added_names: list[str] = []  # names we appended to SGLang's name list
-_reported: set[tuple[str, str, bool]] = set()
 _classes: dict[tuple[str, type], type] = {}  # one detector class per (name, parser class)
 
 
-def install(override: Iterable[str] | None = None) -> dict[str, type]:
+def install(override: Iterable[str] | str | None = None) -> dict[str, type]:
     """Register a detector for every offered parser name in SGLang's ``DetectorMap``.
 
-    A name SGLang already ships (compared as our names are: case-insensitive, ``_`` and ``-``
-    equivalent) keeps SGLang's detector; ours is then ``ours:NAME``. Names listed in
-    ``override`` (default: the comma-separated ``REASONING_PLUGINS_OVERRIDE``; ``*`` for all)
+    A name SGLang already ships keeps SGLang's detector and ours is ``ours:NAME``; names in
+    ``override`` (default: ``REASONING_PLUGINS_OVERRIDE``, comma-separated, ``*`` for all)
     replace SGLang's. Each clash is logged once. Calling it again changes nothing unless the
-    installed plugins or the override changed. Returns the names registered, with their classes.
+    installed plugins or the override changed. Returns the keys registered, with their classes.
 
     Raises :class:`UnsupportedEngineError` (registering nothing) when SGLang is missing or its
     reasoning-parser interface is not the one this adapter knows.
     """
     module = _sglang_module()
     with _lock:
-        plan = _plan(module, _override_set(override))
+        plan = _plan(module, override_set(override))
         detector_map = module.ReasoningParser.DetectorMap
-        if all(detector_map.get(name) is cls for name, cls in plan.detectors.items()) and set(plan.detectors) == set(
-            _installed
-        ):
-            return dict(_installed)
-        _uninstall(module)
-        _originals.update(plan.replaced)
-        detector_map.update(plan.detectors)
-        _installed.update(plan.detectors)
-        names = _sglang_name_list()
-        if names is not None:
-            for name in plan.detectors:
-                if name not in names:
-                    names.append(name)
-                    _added_names.append(name)
-        _report(plan.clashes)
+        unchanged = plan.detectors == _installed and all(detector_map.get(k) is v for k, v in _installed.items())
+        if not unchanged:
+            _uninstall(module)
+            _originals.update(plan.replaced)
+            detector_map.update(plan.detectors)
+            _installed.update(plan.detectors)
+            names = _sglang_name_list()
+            if names is not None:
+                for key in plan.detectors:
+                    if key not in names:
+                        names.append(key)
+                        _added_names.append(key)
+        version = engine_version(DISTRIBUTION)
+        for placement, provider in plan.placements:
+            report(logger, f"SGLang {version}", placement, provider)
         return dict(_installed)
 
 
 def _uninstall(module: Any) -> None:
     """Undo a previous install (a new plan replaces it whole)."""
     detector_map = module.ReasoningParser.DetectorMap
-    for name, cls in _installed.items():
-        if detector_map.get(name) is cls:
-            del detector_map[name]
+    for key, cls in _installed.items():
+        if detector_map.get(key) is cls:
+            del detector_map[key]
     detector_map.update(_originals)
     _installed.clear()
     _originals.clear()
     names = _sglang_name_list()
     if names is not None:
-        for name in _added_names:
-            if name in names:
-                names.remove(name)
+        for key in _added_names:
+            if key in names:
+                names.remove(key)
     _added_names.clear()
 
 
@@ -178,69 +175,27 @@ def _sglang_name_list() -> list[str] | None:
     return names if isinstance(names, list) else None
 
 
-def _override_set(override: Iterable[str] | None) -> set[str]:
-    if override is None:
-        override = os.environ.get(ENV_OVERRIDE, "").split(",")
-    elif isinstance(override, str):
-        override = override.split(",")
-    return {"*" if name.strip() == "*" else normalize(name) for name in override if name.strip()}
-
-
-def _plan(module: Any, override: set[str]) -> _Plan:
+def _plan(module: Any, override: frozenset[str]) -> _Plan:
     detector_map = module.ReasoningParser.DetectorMap
-    # SGLang's own entries, by our normalised form (ours are skipped: a re-install replans).
     ours = set(_installed.values())
-    theirs: dict[str, list[str]] = {}
-    for name, cls in list(detector_map.items()) + list(_originals.items()):
-        if cls not in ours and not name.startswith(OURS_PREFIX):
-            theirs.setdefault(normalize(name), [])
-            if name not in theirs[normalize(name)]:
-                theirs[normalize(name)].append(name)
+    theirs = engine_names([k for k, v in detector_map.items() if v not in ours] + list(_originals))
     host = current_host()
     detectors: dict[str, type] = {}
     replaced: dict[str, Any] = {}
-    clashes = []
+    placements = []
     for offered in offered_parsers():
         parser_class = host.resolve(PARSER, offered.name)
         for name in offered.names:
             detector = _classes.get((name, parser_class))
             if detector is None:
                 detector = _classes[(name, parser_class)] = _detector_class(module, name, parser_class)
-            clashing = theirs.get(name)
-            if not clashing:
-                detectors[name] = detector
-                continue
-            detectors[OURS_PREFIX + name] = detector
-            overridden = "*" in override or name in override
-            if overridden:
-                for sglang_name in clashing:
-                    replaced[sglang_name] = _originals.get(sglang_name, detector_map.get(sglang_name))
-                    detectors[sglang_name] = detector
-                detectors[name] = detector
-            clashes.append((name, clashing[0], offered.provider, overridden))
-    return _Plan(detectors, replaced, tuple(clashes))
-
-
-def _report(clashes: Iterable[tuple[str, str, str, bool]]) -> None:
-    version = engine_version(DISTRIBUTION)
-    for name, sglang_name, provider, overridden in clashes:
-        key = (name, provider, overridden)
-        if key in _reported:
-            continue
-        _reported.add(key)
-        if overridden:
-            logger.warning(
-                "reasoning parser %r: SGLang %s ships its own %r; %s replaces it (%s). SGLang's is "
-                "back when the name is removed from %s.",
-                name, version, sglang_name, provider, ENV_OVERRIDE, ENV_OVERRIDE,
-            )
-        else:
-            logger.warning(
-                "reasoning parser %r is provided by both SGLang %s (%r, kept) and %s (registered as "
-                "%r). Use --reasoning-parser %s%s, or set %s=%s to use ours under %r.",
-                name, version, sglang_name, provider, OURS_PREFIX + name, OURS_PREFIX, name,
-                ENV_OVERRIDE, name, name,
-            )
+            placement = place(name, theirs, override)
+            for key in placement.keys:
+                detectors[key] = detector
+                if key in _originals or (key in detector_map and detector_map[key] not in ours):
+                    replaced[key] = _originals.get(key, detector_map.get(key))
+            placements.append((placement, offered.provider))
+    return _Plan(detectors, replaced, tuple(placements))
 
 
 # -- the detector -------------------------------------------------------------------------------
