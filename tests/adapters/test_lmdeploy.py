@@ -201,11 +201,9 @@ def test_thinking_switch_decides_where_lmdeploy_starts(installed):
 
 
 @needs_declarations
-def test_formats_beyond_tags_are_not_offered(installed, caplog):
+def test_formats_beyond_tags_are_not_offered(installed):
     """ernie-x1 needs a content wrapper and trims: not registered, and LMDeploy rejects the name."""
     from lmdeploy.serve.parsers.response_parser import validate_parser_names
-
-    from reasoning_plugins.adapters import lmdeploy
 
     assert "ernie-x1" not in installed and "seed-oss" in installed
     with pytest.raises(ValueError, match="ernie-x1"):

@@ -9,7 +9,6 @@ type, argument parser, launcher and the stdlib's spawn path are used as they are
 from __future__ import annotations
 
 import json
-import logging
 import random
 import subprocess
 import sys
