@@ -384,8 +384,8 @@ class Lmdeploy(Driver):
     name = "lmdeploy"
     summary = (
         "ONE instance shared by 3 concurrent requests, calls interleaved round-robin (by keyword): the "
-        "request under test, a twin with the same output advancing in lockstep, and a different output "
-        "cut at the same offsets; finish() right after each request's last delta"
+        "request under test, a twin with the same output in lockstep, and the same deltas rotated by half "
+        "(another output, equal lengths per character); finish() right after each request's last delta"
     )
 
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:

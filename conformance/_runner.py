@@ -73,7 +73,10 @@ def _labelled(driver: str | None, reason: str) -> str:
 def run_check(chk: Check, subject: Subject) -> CheckResult:
     """One check against one subject; never raises for what the plugin does."""
     started = time.perf_counter()
-    skip = not_applicable(chk, subject)
+    try:
+        skip = not_applicable(chk, subject)
+    except Exception as exc:  # a malformed declaration (conformance_markers, capabilities)
+        return CheckResult(subject.name, chk.name, FAIL, raised(exc), seconds=time.perf_counter() - started)
     if skip is not None:
         return CheckResult(subject.name, chk.name, SKIP, skip.reason, skip.capability)
     if chk.driven:
@@ -183,7 +186,10 @@ def run_checks(
             mine.append(result)
             if progress is not None:
                 progress(subject, CHECKS[name], result)
-        report.markers[subject.name] = subject.markers_source if subject.parser_cls is not None else ""
+        try:
+            report.markers[subject.name] = subject.markers_source if subject.parser_cls is not None else ""
+        except Exception as exc:
+            report.markers[subject.name] = raised(exc)
         report.verdicts[subject.name] = verdict(subject, mine, selected)
     report.seconds = time.perf_counter() - started
     return report
