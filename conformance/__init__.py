@@ -8,27 +8,32 @@ or in Python::
     from conformance import run_checks
     report = run_checks(["deepseek-r1"])
     assert report.ok, [r.reason for r in report.failed]
+    print(report.verdicts["deepseek-r1"])   # certified, or why not
 """
 
 from __future__ import annotations
 
+from ._drivers import DRIVERS, Driver
 from ._registry import CHECKS, Check
-from ._results import CheckFailed, CheckResult, CheckSkipped, Report
+from ._results import CheckFailed, CheckResult, CheckSkipped, Report, Verdict
 from ._runner import check_names, run_check, run_checks
 from ._subject import Context, Markers, Settings, Subject
 
 __all__ = [
     "CHECKS",
+    "DRIVERS",
     "Check",
     "CheckFailed",
     "CheckResult",
     "CheckSkipped",
     "Context",
+    "Driver",
     "Markers",
     "ParserConformance",
     "Report",
     "Settings",
     "Subject",
+    "Verdict",
     "check_names",
     "run_check",
     "run_checks",

@@ -137,6 +137,42 @@ def test_a_correct_seed_only_parser_is_certified() -> None:
     ]
 
 
+class ForeignSeedParser:
+    """Written for an engine, with no base class of ours: the seed methods, finish() and the
+    id helpers, markers as start_token/end_token."""
+
+    def __init__(self, tokenizer: Any, *args: Any, **kwargs: Any) -> None:
+        self._inner = broken.GoodSeedParser(tokenizer)
+        self.start_token, self.end_token = "<think>", "</think>"
+
+    def extract_reasoning_content(self, model_output: str, request: Any) -> Any:
+        return broken.split_r1(model_output)
+
+    def extract_reasoning_content_streaming(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.extract_reasoning_content_streaming(*args, **kwargs)
+
+    def finish(self) -> Any:
+        return self._inner.finish()
+
+    def is_reasoning_end(self, input_ids: Any) -> bool:
+        return self._inner.is_reasoning_end(input_ids)
+
+    def extract_content_ids(self, input_ids: Any) -> list[int]:
+        return self._inner.extract_content_ids(input_ids)
+
+
+def test_an_engine_parser_without_our_base_class_is_certified() -> None:
+    """A class that never imported reasoning_plugins is certified through the seed drivers;
+    the verdict names the drivers that cannot call it (no native stream, no model_status)."""
+    checks = ["markers", "stream_per_char", "lossless", "independence", "linear_cost", "mode_truncated"]
+    report = run_checks([_subject(ForeignSeedParser)], checks=checks)
+    assert report.ok, [r.reason for r in report.failed]
+    assert [r.drivers.get("ours") for r in report.results if r.check == "stream_per_char"] == [
+        "skip: the parser has no start_stream() (native stream)"
+    ]
+    assert report.verdicts["ForeignSeedParser"].reason.startswith("partial run")
+
+
 def test_a_fastdeploy_style_seed_parser_runs_under_fastdeploy() -> None:
     """A seed parser that takes model_status runs under the fastdeploy driver, with think_start
     and think_end requests."""
