@@ -18,6 +18,7 @@ __all__ = [
     "Streamed",
     "blank_tokens",
     "per_char",
+    "read_pair",
     "per_token",
     "regroup",
     "run_parse",
@@ -114,15 +115,15 @@ def run_parse(parser: Any, ctx: Context, text: str, ids: Sequence[int] | None = 
     if ids is not None:
         kwargs["token_ids"] = list(ids)
     result = parser.parse(text, **kwargs)
-    return _read_pair(result, "parse()", problems)
+    return read_pair(result, "parse()", problems)
 
 
 def run_extract(parser: Any, ctx: Context, text: str, problems: list[str] | None = None) -> Split:
     """Seed non-streaming path: ``extract_reasoning_content(text, request)``."""
-    return _read_pair(parser.extract_reasoning_content(text, ctx.request), "extract_reasoning_content()", problems)
+    return read_pair(parser.extract_reasoning_content(text, ctx.request), "extract_reasoning_content()", problems)
 
 
-def _read_pair(result: Any, where: str, problems: list[str] | None) -> Split:
+def read_pair(result: Any, where: str, problems: list[str] | None) -> Split:
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise CheckFailed(f"{where} returned {short(result, 60)}; expected a (reasoning, content) pair")
     for name, value in zip(("reasoning", "content"), result):

@@ -20,8 +20,7 @@ from typing import Any, ClassVar
 
 from reasoning_plugins._modes import request_field
 
-from ._drive import SEED_CALL, Delta, SeedCaller, Split, Streamed, feed_all, read_message, regroup, run_parse
-from ._drive import _read_pair as read_pair
+from ._drive import SEED_CALL, Delta, SeedCaller, Split, Streamed, feed_all, read_message, read_pair, regroup, run_parse
 from ._results import CheckFailed, raised, short
 from ._samples import Started
 from ._samples import _request as default_request
@@ -62,6 +61,7 @@ class Driver:
         return []
 
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:
+        """Replay ``deltas`` as this engine would (one or more variants, each a :class:`Sent`)."""
         raise NotImplementedError
 
     def expected(
@@ -70,10 +70,6 @@ class Driver:
     ) -> Split:
         """The parser's own non-streaming answer, given what this engine gives it."""
         return _whole(subject.new_parser(), ctx.request, text, problems)
-
-    def stream(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Streamed:
-        """The first replay's result (for checks that need one stream, not every variant)."""
-        return next(iter(self.runs(subject, ctx, deltas))).streamed
 
 
 # -- what a parser accepts ------------------------------------------------------------------
@@ -197,7 +193,10 @@ class Ours(Driver):
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:
         yield replay(self.name, list(deltas), lambda: feed_all(subject.new_parser().start_stream(**ctx.kwargs()), deltas))
 
-    def expected(self, subject, ctx, text, ids=None, problems=None):  # type: ignore[no-untyped-def]
+    def expected(
+        self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
+        problems: list[str] | None = None,
+    ) -> Split:
         return _parse(subject.new_parser(), ctx, text, ids, problems)
 
 
@@ -222,7 +221,10 @@ class Vllm(Driver):
         for label, sent in variants:
             yield replay(label, sent, lambda: feed_all(SeedCaller(self.parser(subject, ctx)), sent, SEED_CALL))
 
-    def expected(self, subject, ctx, text, ids=None, problems=None):  # type: ignore[no-untyped-def]
+    def expected(
+        self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
+        problems: list[str] | None = None,
+    ) -> Split:
         return _whole(self.parser(subject, ctx), ctx.request, text, problems)
 
 
@@ -247,6 +249,7 @@ class VllmMulti(Driver):
 
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:
         grouped = [(text, list(ids or ())) for text, ids in regroup(deltas, self.sizes)]
+
         def run() -> Streamed:
             parser = _vllm_parser(subject, ctx)
             if subject.native:
@@ -255,7 +258,10 @@ class VllmMulti(Driver):
 
         yield replay(self.name, grouped, run)
 
-    def expected(self, subject, ctx, text, ids=None, problems=None):  # type: ignore[no-untyped-def]
+    def expected(
+        self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
+        problems: list[str] | None = None,
+    ) -> Split:
         parser = _vllm_parser(subject, ctx)
         if subject.native:
             return _parse(parser, Context(ctx.label, **self._context(ctx)), text, ids, problems)
@@ -272,7 +278,10 @@ class Sglang(Driver):
         pieces = regroup(_text_only(deltas), self.sizes)
         yield replay(self.name, pieces, lambda: _text_stream(subject.new_parser(), ctx, pieces))
 
-    def expected(self, subject, ctx, text, ids=None, problems=None):  # type: ignore[no-untyped-def]
+    def expected(
+        self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
+        problems: list[str] | None = None,
+    ) -> Split:
         return _parse(subject.new_parser(), Context(ctx.label, request=ctx.request), text, None, problems)
 
 
@@ -289,7 +298,10 @@ class Trtllm(Driver):
         pieces = _text_only(deltas)
         yield replay(self.name, pieces, lambda: _text_stream(subject.new_parser(), ctx, pieces))
 
-    def expected(self, subject, ctx, text, ids=None, problems=None):  # type: ignore[no-untyped-def]
+    def expected(
+        self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
+        problems: list[str] | None = None,
+    ) -> Split:
         return _parse(subject.new_parser(), Context(ctx.label, request=ctx.request), text, None, problems)
 
 
@@ -376,7 +388,10 @@ class Fastdeploy(Driver):
             lambda: feed_all(SeedCaller(subject.new_parser(), extra=(status,)), deltas, SEED_CALL),
         )
 
-    def expected(self, subject, ctx, text, ids=None, problems=None):  # type: ignore[no-untyped-def]
+    def expected(
+        self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
+        problems: list[str] | None = None,
+    ) -> Split:
         return _whole(subject.new_parser(), ctx.request, text, problems, self._status(subject, ctx))
 
 
@@ -392,7 +407,12 @@ class Lmdeploy(Driver):
         deltas = [(text, list(ids or ())) for text, ids in deltas]
         other_text, other = companion(subject, deltas)
         results: list[Streamed] = []
-        replay(self.name, deltas, lambda: results.extend(interleave(subject.new_parser(), [deltas, list(deltas), other])) or results[0])
+
+        def shared() -> Streamed:
+            results.extend(interleave(subject.new_parser(), [deltas, list(deltas), other]))
+            return results[0]
+
+        replay(self.name, deltas, shared)
         target, twin, different = results
         if twin.split != target.split:
             raise failed(
@@ -400,7 +420,7 @@ class Lmdeploy(Driver):
                 f"[{ctx.label}] two requests with the same output {short(''.join(t for t, _ in deltas), 50)} "
                 f"advancing in lockstep through one shared instance got {target.split} and {twin.split}",
             )
-        alone = interleave(subject.new_parser(), [other])[0]
+        alone = replay(self.name, other, lambda: interleave(subject.new_parser(), [other])[0]).streamed
         if different.split != alone.split:
             raise failed(
                 self.name,
