@@ -278,8 +278,13 @@ def _to_vllm(message: Any, delta_message: Any) -> Any:
     content = message.content
     if reasoning is None and content is None:
         return None
-    # Built without validation: both fields are already str or None, and this runs per token.
-    return delta_message.model_construct(reasoning=reasoning, content=content)
+    # Only the sections present, as vLLM's own parsers build it (chunks are sent exclude_unset).
+    # pydantic's model_construct() is no shortcut: it inspects the default factories per call.
+    if content is None:
+        return delta_message(reasoning=reasoning)
+    if reasoning is None:
+        return delta_message(content=content)
+    return delta_message(reasoning=reasoning, content=content)
 
 
 class _DeltaParser:
