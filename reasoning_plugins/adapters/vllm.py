@@ -7,7 +7,7 @@ group into vLLM's ``ReasoningParserManager`` under each of its names and aliases
 (built on first access, see :func:`__getattr__`) only when a name is used.
 
 A name vLLM already has keeps vLLM's parser; ours stays reachable as ``ours:NAME``, and
-``REASONING_PLUGINS_OVERRIDE=name1,name2`` puts ours under vLLM's name. Both cases are reported in
+``REASONING_PLUGINS_OVERRIDE=name1,name2`` (``*``: every clash) puts ours under vLLM's name. Both cases are reported in
 one warning per process, naming both providers.
 
 Streaming: a declarative parser is marked engine-based, so vLLM hands it each delta alone (text
@@ -180,7 +180,7 @@ class _Plan:
         self.overridden: list[tuple[str, str, OfferedParser]] = []
         ours_names: set[str] = set()
         for class_name, parser in _class_names(offered).items():
-            wanted = bool(override & set(parser.names))
+            wanted = "*" in override or bool(override & set(parser.names))
             ours_names |= set(parser.names)
             for name in parser.names:
                 for spelling in _spellings(name):
@@ -195,7 +195,7 @@ class _Plan:
                         self.overridden.append((spelling, vllm_own[spelling], parser))
                     else:
                         self.kept.append((spelling, vllm_own[spelling], parser))
-        self.unknown_overrides = sorted(override - ours_names)
+        self.unknown_overrides = sorted(override - ours_names - {"*"})
         self.ours_names = sorted(ours_names)
 
     def report(self, vllm_version: str) -> str:

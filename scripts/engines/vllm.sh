@@ -43,6 +43,8 @@ for line in sys.argv[1:]:
 PY
 }
 
+PIP_NOISE="is ignored: it is neither a file nor a directory|dependency resolver does not currently|^(vllm|xgrammar) [0-9.]+ requires "
+
 install() {  # install [pip options] -- requirement...
   local options=()
   while [ "$1" != "--" ]; do options+=("$1"); shift; done
@@ -51,8 +53,9 @@ install() {  # install [pip options] -- requirement...
   todo=$(missing "$@")
   if [ -n "$todo" ]; then
     echo "[vllm] installing:" $todo
+    # vLLM installed without its dependencies makes pip list every one it lacks: expected, hidden.
     # shellcheck disable=SC2086
-    "${PIP[@]}" install "${options[@]}" $todo
+    "${PIP[@]}" install "${options[@]}" $todo 2>&1 | { grep -v -E "$PIP_NOISE" || true; }
   fi
 }
 

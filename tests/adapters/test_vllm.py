@@ -140,6 +140,17 @@ def test_override_puts_ours_under_vllms_name(manager):
     assert "names no-such-parser, which no installed parser of ours provides" in warning
 
 
+def test_override_everything_that_clashes(manager):
+    """REASONING_PLUGINS_OVERRIDE=* puts ours under every name vLLM also ships."""
+    process = _vllm_process(_LOAD_TWICE, REASONING_PLUGINS_OVERRIDE="*")
+    assert process.returncode == 0, process.stderr
+    resolved = json.loads(process.stdout.strip().splitlines()[-1])
+    assert set(resolved.values()) == {"reasoning_plugins.adapters.vllm"}
+    [warning] = _warnings(process)
+    assert "deepseek_r1 (ours: deepseek-r1 from reasoning-plugins" in warning
+    assert "are taken" not in warning and "which no installed parser" not in warning
+
+
 def test_unknown_vllm_interface_is_refused_and_nothing_registered(manager):
     """A vLLM whose ReasoningParser lacks a method we use: one clear error, no name registered."""
     process = _vllm_process("""
