@@ -225,7 +225,14 @@ def reasoner_agrees(subject: Subject) -> None:
         content_ids = [t for t, reasoning in zip(ids, in_reasoning) if not reasoning]
         parsed = run_parse(subject.new_parser(), ctx, text, ids)
         decoded = tokenizer.decode(content_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        problem = rebuild_problem(decoded, Split(None, parsed.content), subject, "content")
+        content = parsed.content
+        blank = _withheld_blank(ids, in_reasoning, tokenizer)
+        if blank and content and content.startswith(blank) and not decoded.startswith(blank):
+            # Whitespace before the model's first word, while it may still open reasoning
+            # (await_start): withheld from the grammar, yet content in the text if no start
+            # marker follows.
+            content = content[len(blank):] or None
+        problem = rebuild_problem(decoded, Split(None, content), subject, "content")
         if problem:
             raise CheckFailed(f"{where}: the tokens the reasoner counts as content decode to {short(decoded, 50)}, the parser's content is {short(parsed.content, 50)}")
         if ctx.label != "default":
@@ -247,6 +254,16 @@ def reasoner_agrees(subject: Subject) -> None:
             raise CheckFailed(f"{where}: extract_content_ids gave {short(extracted, 40)}, the tracker's content tokens are {short(content_ids, 40)}")
         if list(parser.extract_content_ids(ids)) != extracted:
             raise CheckFailed(f"{where}: the parser's extract_content_ids disagrees with the reasoner's")
+
+
+def _withheld_blank(ids: list[int], in_reasoning: list[bool], tokenizer: Any) -> str:
+    """The text of the leading whitespace-only tokens the tracker kept from the grammar."""
+    count = 0
+    while count < len(ids) and in_reasoning[count]:
+        if tokenizer.decode([ids[count]], skip_special_tokens=False).strip():
+            break
+        count += 1
+    return tokenizer.decode(ids[:count], skip_special_tokens=False, clean_up_tokenization_spaces=False) if count else ""
 
 
 @check(needs=(REASONER, TOKENIZER))

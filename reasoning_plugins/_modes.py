@@ -145,7 +145,9 @@ def reasoning_end_index(
 
     ``ids`` are the output's tokens, read from the start the way the parser reads the text: the
     first end marker ends reasoning and later markers (quoted in the answer) change nothing. In
-    ``AWAIT_START`` leading whitespace tokens (``is_blank``) wait for the decision.
+    ``AWAIT_START`` leading whitespace tokens (``is_blank``) wait for the decision; when the first
+    word is not the start marker, content tokens begin at that word (the text's content keeps
+    the whitespace, but a grammar never sees it, as the tracker withholds it).
     """
     if mode is Mode.CONTENT or mode is Mode.RESPONSE or mode is Mode.TOOL_CALL:
         return 0
@@ -156,7 +158,7 @@ def reasoning_end_index(
         if index == len(ids):
             return None
         if ids[index] != start_id:
-            return 0
+            return index  # whitespace before the first word is not for the grammar
         index += 1
     for position in range(index, len(ids)):
         token = ids[position]

@@ -16,6 +16,7 @@ within ``ID_TEXT_WINDOW`` characters; otherwise it is placed where its id was.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._format import (
     CONTENT,
@@ -34,6 +35,7 @@ __all__ = ["ID_TEXT_WINDOW", "ReasoningStream"]
 # How far (in characters) a marker's text may trail its id. vLLM holds back one character less
 # than the longest stop string; 64 covers any practical stop string.
 ID_TEXT_WINDOW = 64
+_ALIGN = 16  # characters of the later ids' text that must line up before a marker is placed by them
 
 
 class ReasoningStream:
@@ -63,9 +65,10 @@ class ReasoningStream:
         self._finished = False
         self._markers = program.marker_ids or None  # markers that are single tokens, by id
         self._by_ids = False  # ids have been seen: single-token markers are matched by id
-        # markers announced by id whose text has not been matched: (marker id, where its text would
-        # start, counted from the start of the held text, which is where the next scan starts)
-        self._credits: list[tuple[int, int]] = []
+        # markers announced by id whose text has not been matched: [marker id, where its text would
+        # start, counted from the start of the held text, which is where the next scan starts,
+        # and the ids that arrived after it)
+        self._credits: list[list[Any]] = []
         self.reasoning_ended = self._phase.section == CONTENT and self._phase.name != "await"
         # when a delta without them may pass whole: the first character of this phase's markers
         # (or the set of them when there are several)
@@ -79,10 +82,14 @@ class ReasoningStream:
         return self._phase.name == "reason"
 
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
-        if delta_token_ids and self._markers is not None and not self._markers.isdisjoint(delta_token_ids):
-            self._by_ids = True
-            self._quiet = self._quiet_set = None
-            self._announce(delta_text or "", delta_token_ids)
+        if delta_token_ids and self._markers is not None:
+            if self._credits:  # ids after an announced marker place it if its text never comes
+                for credit in self._credits:
+                    credit[2].extend(delta_token_ids)
+            if not self._markers.isdisjoint(delta_token_ids):
+                self._by_ids = True
+                self._quiet = self._quiet_set = None
+                self._announce(delta_text or "", delta_token_ids)
         # The common case: nothing held, and no marker can start in this delta.
         quiet = self._quiet
         if quiet is not None:
@@ -128,7 +135,7 @@ class ReasoningStream:
         for index, token in enumerate(ids):
             if token in markers:
                 held = len(self._held) + sum(map(len, self._blanks))
-                self._credits.append((token, held + self._offset_in_delta(text, ids, index)))
+                self._credits.append([token, held + self._offset_in_delta(text, ids, index), list(ids[index + 1 :])])
 
     def _offset_in_delta(self, text: str, ids: Sequence[int], index: int) -> int:
         """Characters of ``text`` before ``ids[index]``, decoding the ordinary tokens before it."""
@@ -147,7 +154,7 @@ class ReasoningStream:
 
     def _credit(self, marker_id: int) -> int:
         """Index of the oldest unmatched announcement of ``marker_id``, or -1."""
-        for index, (token, _at) in enumerate(self._credits):
+        for index, (token, _at, _after) in enumerate(self._credits):
             if token == marker_id:
                 return index
         return -1
@@ -163,17 +170,45 @@ class ReasoningStream:
 
     def _announced_transition(self, phase: Phase) -> tuple[int, Rule, int] | None:
         """The oldest announced marker that would move ``phase`` on: (credit index, rule, offset)."""
-        for index, (token, at) in enumerate(self._credits):
+        for index, (token, at, _after) in enumerate(self._credits):
             rule = phase.transitions.get(token)
             if rule is not None:
                 return index, rule, at
+        return None
+
+    def _place_by_later_ids(self, buf: str, at: int, after: list[int], final: bool) -> int | None:
+        """Where a marker whose text never came sits, read from the ids that followed it.
+
+        Text may lag the ids (stop strings) as well as skip the marker, so the place recorded
+        when the id arrived can be early. The text of the later ids is the output's tail: at the
+        end of the stream the buffer ends with it; before that, the buffer's end is the start of
+        it (at least ``_ALIGN`` characters of it, so a coincidence cannot decide; until then the
+        text waits, up to ``ID_TEXT_WINDOW`` characters).
+        """
+        n = len(buf)
+        if final and not after:
+            return n  # nothing came after the marker: all the text before it has arrived now
+        if self._decode is None or not after:
+            return None
+        markers = self._program.marker_ids
+        variants = {self._decode(after), self._decode([t for t in after if t not in markers])}
+        for tail in sorted(variants, key=len, reverse=True):
+            if not tail:
+                continue
+            if final:
+                if buf.endswith(tail) and n - len(tail) >= at:
+                    return n - len(tail)
+                continue
+            for start in range(at, n - _ALIGN + 1):
+                if tail.startswith(buf[start:]):
+                    return start
         return None
 
     def _expire_credits(self, phase: Phase, scanned: int) -> None:
         """Forget announcements the scan has passed by more than the window, unless they would
         move this phase on (those are placed where their id was)."""
         horizon = scanned - ID_TEXT_WINDOW
-        self._credits = [(t, at) for t, at in self._credits if at >= horizon or t in phase.transitions]
+        self._credits = [c for c in self._credits if c[1] >= horizon or c[0] in phase.transitions]
 
     # -- scanning -------------------------------------------------------------------------
 
@@ -217,12 +252,15 @@ class ReasoningStream:
             if announced is not None and (rule is None or (rule.marker_id != announced[1].marker_id and announced[2] < pos)):
                 credit, marker_rule, at = announced
                 at = min(n, max(i, at))
-                if not final and n - at <= ID_TEXT_WINDOW:
+                placed = self._place_by_later_ids(buf, at, self._credits[credit][2], final)
+                if placed is None and not final and n - at <= ID_TEXT_WINDOW:
                     # the id arrived, its text has not (yet): hold what follows the id's place
                     keep = self._holdback(phase, buf[i:at])
                     out.append(buf[i : at - keep])
                     self._hold(buf, at - keep)
                     break
+                if placed is not None:
+                    at = placed
                 # the text never came: the engine skipped it; the marker sits where its id was
                 del self._credits[credit]
                 if at > i and buf[at - 1] == "\n" and any(r.pattern == "\n" + marker_rule.marker_text for r in phase.rules):
@@ -248,7 +286,8 @@ class ReasoningStream:
             found.clear()
         if self._credits:  # count their places from the start of what is held now
             shift = n - len(self._held)
-            self._credits = [(token, at - shift) for token, at in self._credits]
+            for credit in self._credits:
+                credit[1] -= shift
         self._settle()
         return "".join(reasoning), "".join(content)
 

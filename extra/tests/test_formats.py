@@ -9,7 +9,12 @@ from conformance.tokenizers import load_tokenizer
 
 CASES = [
     ("qwen3", "<think>\nLet me see.\n</think>\n\nParis.", None, ("\nLet me see.\n", "\n\nParis.")),
-    ("qwen3", "Paris.", None, (None, "Paris.")),  # answered without opening reasoning
+    # a Qwen3-Thinking-2507 template prefilled <think>: only </think> in the output, thinking on
+    # by default, prompt unseen
+    ("qwen3", "Let me see.\n</think>\n\nParis.", None, ("Let me see.\n", "\n\nParis.")),
+    ("qwen3", "Let me see.\n</think>\n\nParis.", {"chat_template_kwargs": {"enable_thinking": True}},
+     ("Let me see.\n", "\n\nParis.")),
+    ("qwen3", "Paris.", None, ("Paris.", None)),  # thinking on and cut off: truncated reasoning
     ("qwen3", "Paris.", {"chat_template_kwargs": {"enable_thinking": False}}, (None, "Paris.")),
     ("glm4-moe", "<think>r</think>c", None, ("r", "c")),
     ("hunyuan-a13b", "<think>\nr\n</think>\n<answer>\nc\n</answer>", None, ("\nr", "c")),
@@ -46,3 +51,27 @@ def test_qwen3_reasoner_on_qwen_tokenizer():
     assert (reasoner.start_token_id, reasoner.end_token_id) == (151667, 151668)
     tracker = reasoner.start([])
     assert [tracker.feed(t) for t in (151667, 100, 151668, 200)] == [True, True, True, False]
+
+
+def test_qwen3_thinking_on_with_only_the_end_marker_streams_the_same():
+    """enable_thinking: true and a template that prefilled <think>: streamed through the seed
+    interface, per token with Qwen's real ids, the split equals the non-streaming one."""
+    tokenizer = load_tokenizer("qwen")
+    output = "The capital is asked.\n</think>\n\nParis."
+    request = {"chat_template_kwargs": {"enable_thinking": True}}
+    parser = get_parser("qwen3", tokenizer)
+    expected = ("The capital is asked.\n", "\n\nParis.")
+    assert parser.extract_reasoning_content(output, request) == expected
+    ids = tokenizer.encode(output, add_special_tokens=False)
+    streamer = get_parser("qwen3", tokenizer).__class__(tokenizer, chat_template_kwargs=request["chat_template_kwargs"])
+    previous_text, previous_ids, pieces = "", [], []
+    for count in range(1, len(ids) + 1):
+        current_text = tokenizer.decode(ids[:count])
+        delta = current_text[len(previous_text):]
+        pieces.append(streamer.extract_reasoning_content_streaming(
+            previous_text, current_text, delta, previous_ids, ids[:count], ids[count - 1 : count]))
+        previous_text, previous_ids = current_text, ids[:count]
+    pieces.append(streamer.finish())
+    reasoning = "".join(p.reasoning_content for p in pieces if p and p.reasoning_content)
+    content = "".join(p.content for p in pieces if p and p.content)
+    assert (reasoning, content) == expected

@@ -10,25 +10,8 @@ BUILTINS = ("deepseek-r1", "qwq", "ernie-45-vl", "ernie-45-vl-thinking", "ernie-
 
 # Known defects of the built-ins, found by this suite: (name, check) -> precise description.
 # Each becomes a strict xfail, which turns into a failure the day the defect is fixed, so the
-# entry must then be removed.
-_LAGGED_HIDDEN_MARKER = (
-    "[vllm lag=N] a marker sent as its id with empty text (skip_special_tokens) while the text lags "
-    "the ids (stop strings) is placed where the text stood when the id arrived, not where the id "
-    "was: the newline before </think> moves from the reasoning into the content"
-)
-_AWAIT_WHITESPACE = (
-    "[mode=await_start] leading newlines before a possible start marker: the reasoner's tracker "
-    "keeps them out of the content, the parser puts them in the content"
-)
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("deepseek-r1", "marker_id_without_text"): _LAGGED_HIDDEN_MARKER,
-    ("qwq", "marker_id_without_text"): _LAGGED_HIDDEN_MARKER,
-    ("ernie-45-vl", "marker_id_without_text"): _LAGGED_HIDDEN_MARKER,
-    ("ernie-45-vl-thinking", "marker_id_without_text"): _LAGGED_HIDDEN_MARKER,
-    ("ernie-x1", "marker_id_without_text"): _LAGGED_HIDDEN_MARKER,
-    ("deepseek-r1", "reasoner_agrees"): _AWAIT_WHITESPACE,
-    ("qwq", "reasoner_agrees"): _AWAIT_WHITESPACE,
-}
+# entry must then be removed. None today.
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 _subjects: dict[tuple[str, str | None], Subject] = {}
 
@@ -64,7 +47,7 @@ def test_builtin_passes_check(name: str, check: str) -> None:
     [
         "stream_per_token",
         "token_ids_agree",
-        pytest.param("reasoner_agrees", marks=pytest.mark.xfail(strict=True, reason=_AWAIT_WHITESPACE)),
+        "reasoner_agrees",
         "reasoner_consistency",
         "bounded_holdback",
     ],

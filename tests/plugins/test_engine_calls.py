@@ -165,3 +165,15 @@ def test_light_messages_on_the_hot_path(tiny_tokenizer):
     assert type(message) is ReasoningDelta
     assert message.reasoning_content == message.reasoning == "thinking" and message.content is None
     assert message.to_delta_message().reasoning_content == "thinking"
+
+
+@pytest.mark.parametrize("lag", [1, 3, 8])
+@pytest.mark.parametrize("answer", ["\n\nThe answer is 9.8, since 0.8 is more than 0.11.", ""])
+def test_marker_never_sent_while_text_lags(tiny_tokenizer, lag, answer):
+    """skip_special_tokens and stop strings together: </think> never arrives as text and the
+    text runs behind the ids; the marker is still placed where its id was."""
+    output = "Compare 9.11 and 9.8 digit by digit.\n</think>" + answer
+    end_id = tiny_tokenizer.convert_tokens_to_ids("</think>")
+    deltas = [("", ids) if ids == [end_id] else (text, ids) for text, ids in token_deltas(tiny_tokenizer, output)]
+    want = ("Compare 9.11 and 9.8 digit by digit.\n", answer or None)
+    assert seed_calls(get_parser("deepseek-r1", tiny_tokenizer), deltas, lag=lag) == want
