@@ -82,14 +82,10 @@ class ReasoningStream:
         return self._phase.name == "reason"
 
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
-        if delta_token_ids and self._markers is not None:
-            if self._credits:  # ids after an announced marker place it if its text never comes
-                for credit in self._credits:
-                    credit[2].extend(delta_token_ids)
-            if not self._markers.isdisjoint(delta_token_ids):
-                self._by_ids = True
-                self._quiet = self._quiet_set = None
-                self._announce(delta_text or "", delta_token_ids)
+        fresh = 0
+        if delta_token_ids and self._markers is not None and not self._markers.isdisjoint(delta_token_ids):
+            self._quiet = self._quiet_set = None
+            fresh = self._announce(delta_text or "", delta_token_ids)
         # The common case: nothing held, and no marker can start in this delta.
         quiet = self._quiet
         if quiet is not None:
@@ -105,6 +101,10 @@ class ReasoningStream:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
         if delta_token_ids and self._markers is not None:
             self._by_ids = True  # (a quiet delta cannot hold a marker, so it need not say so)
+            # ids after an announced marker place it if its text never comes (announcements
+            # exist only on this path: they make every delta take it)
+            for credit in self._credits[: len(self._credits) - fresh]:
+                credit[2].extend(delta_token_ids)
         text = delta_text or ""
         if not text and not self._credits:
             return None
@@ -129,13 +129,16 @@ class ReasoningStream:
 
     # -- ids ------------------------------------------------------------------------------------
 
-    def _announce(self, text: str, ids: Sequence[int]) -> None:
-        """Record the markers whose ids this delta carries, with where their text would start."""
+    def _announce(self, text: str, ids: Sequence[int]) -> int:
+        """Record the markers whose ids this delta carries, with where their text would start;
+        returns how many."""
         markers = self._program.marker_ids
+        before = len(self._credits)
         for index, token in enumerate(ids):
             if token in markers:
                 held = len(self._held) + sum(map(len, self._blanks))
                 self._credits.append([token, held + self._offset_in_delta(text, ids, index), list(ids[index + 1 :])])
+        return len(self._credits) - before
 
     def _offset_in_delta(self, text: str, ids: Sequence[int], index: int) -> int:
         """Characters of ``text`` before ``ids[index]``, decoding the ordinary tokens before it."""
