@@ -80,6 +80,24 @@ def test_names_vllm_ships_keep_vllms_parser_and_ours_has_the_prefix(manager):
         assert manager.get_reasoning_parser(name).parser_name == ours
 
 
+def test_vllm_serve_argument_check_accepts_our_names(manager):
+    """`vllm serve --reasoning-parser NAME` is checked against vLLM's registry, which vLLM fills
+    from plugins while building its argument parser: our names pass, unknown ones still fail."""
+    import argparse
+
+    from vllm.config import StructuredOutputsConfig
+    from vllm.entrypoints.common.cli_args import validate_api_server_args
+
+    def args(name):
+        return argparse.Namespace(tool_call_parser=None, enable_auto_tool_choice=False,
+                                  structured_outputs_config=StructuredOutputsConfig(reasoning_parser=name))
+
+    for name in ("seed-oss", "ernie-x1", "ours:qwen3", "qwen3"):
+        validate_api_server_args(args(name))
+    with pytest.raises(KeyError, match="invalid reasoning parser: no-such-parser"):
+        validate_api_server_args(args("no-such-parser"))
+
+
 def test_register_twice_changes_nothing(manager):
     """A second register() (vLLM loads plugins in every process, possibly more than once) is a no-op."""
     from reasoning_plugins.adapters.vllm import register
