@@ -81,6 +81,12 @@ class ReasoningStream:
     def in_reasoning(self) -> bool:
         return self._phase.name == "reason"
 
+    @property
+    def in_plain_content(self) -> bool:
+        """Past all markup: every later delta is content, verbatim (nothing is held back)."""
+        phase = self._phase
+        return not phase.rules and not phase.anchored and not self._held and not self._credits
+
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
         fresh = 0
         if delta_token_ids and self._markers is not None and not self._markers.isdisjoint(delta_token_ids):

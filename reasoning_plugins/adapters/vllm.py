@@ -438,14 +438,9 @@ def _skipped_as_special(tokenizer: Any, marker_ids: dict[str, int]) -> tuple[str
 
 
 def _past_content_markup(stream: Any) -> bool:
-    """Whether a stream of a format with content markup has reached plain content.
-
-    The scanner has no public flag for it, so this reads its phase; a scanner without one
-    answers False, which keeps vLLM feeding the parser (content stays right; only a tool-call
-    parser would not see the text).
-    """
-    phase = getattr(stream, "_phase", None)
-    return getattr(phase, "name", None) == "content" and not getattr(stream, "_held", "")
+    """Whether a stream of a format with content markup has reached plain content (a stream
+    that cannot say answers False, which keeps vLLM feeding the parser)."""
+    return bool(getattr(stream, "in_plain_content", False))
 
 
 class _SeedParser:
