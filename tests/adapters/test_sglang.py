@@ -285,12 +285,15 @@ def test_clash_is_reported_once_naming_both_and_env_override(installed):
 @needs_sglang
 def test_launcher_installs_before_sglang_parses_its_arguments(installed):
     """`python -m reasoning_plugins.adapters.sglang --help` lists our names among SGLang's
-    --reasoning-parser choices; SGLang's own launcher alone does not accept them."""
-    ours = _run(["-m", "reasoning_plugins.adapters.sglang", "--help"])
-    assert ours.returncode == 0, ours.stderr
-    choices = ours.stdout.split("--reasoning-parser {", 1)[1].split("}", 1)[0].split(",")
-    assert {"seed-oss", "ernie-x1", "ours:qwen3", "qwen3", "deepseek-r1"} <= set(choices)
-    plain = _run(["-m", "sglang.launch_server", "--model-path", "m", "--reasoning-parser", "seed-oss"])
+    --reasoning-parser choices; SGLang's own launcher does too, through our entry point in its
+    `sglang.srt.plugins` group, and refuses them when SGLANG_PLUGINS leaves us out."""
+    for launcher in ("reasoning_plugins.adapters.sglang", "sglang.launch_server"):
+        done = _run(["-m", launcher, "--help"])
+        assert done.returncode == 0, done.stderr
+        choices = done.stdout.split("--reasoning-parser {", 1)[1].split("}", 1)[0].split(",")
+        assert {"seed-oss", "ernie-x1", "ours:qwen3", "qwen3", "deepseek-r1"} <= set(choices), launcher
+    plain = _run(["-m", "sglang.launch_server", "--model-path", "m", "--reasoning-parser", "seed-oss"],
+                 env={"SGLANG_PLUGINS": "someone-else"})
     assert plain.returncode == 2 and "invalid choice: 'seed-oss'" in plain.stderr
 
 
