@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh) and run the whole test suite, then certify every installed plugin.
+# Set up (scripts/setup.sh) and run the whole test suite, certify every installed plugin, then
+# run the adapters on the real vLLM, SGLang and LMDeploy packages (scripts/test_engines.sh, each
+# in its own cached virtual environment; ENGINES=0 skips that stage).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k streaming
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +15,9 @@ echo "[test] extra/: the plugin distribution's own tests and conformance run"
 (cd extra && "$VENV/bin/python" -m pytest)
 echo "[test] reasoning-plugins check --all"
 "$VENV/bin/reasoning-plugins" check --all
+if [ "${ENGINES:-1}" != "0" ]; then
+  echo "[test] the adapters inside the real engine packages"
+  ./scripts/test_engines.sh
+else
+  echo "[test] ENGINES=0: the engine stage was not run"
+fi
