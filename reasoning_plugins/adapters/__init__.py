@@ -8,12 +8,21 @@ and the error for an engine version an adapter does not know.
 from __future__ import annotations
 
 import importlib.metadata as metadata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .._errors import ReasoningPluginsError
 from .._host import PARSER, current_host
 
-__all__ = ["OfferedParser", "UnsupportedEngineError", "engine_version", "offered_parsers"]
+__all__ = [
+    "OfferedParser",
+    "UnsupportedEngineError",
+    "engine_version",
+    "missing_attributes",
+    "offered_parsers",
+    "replace_entries",
+]
 
 # A user who wants our parser under a name the engine already ships asks for it with this prefix
 # (``--reasoning-parser ours:qwen3``) or lists the names in this variable.
@@ -55,3 +64,46 @@ def engine_version(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
+
+
+def missing_attributes(module: Any, required: Mapping[str, Iterable[str]]) -> list[str]:
+    """What of ``required`` (object name -> attribute names) ``module`` lacks, as dotted names."""
+    missing: list[str] = []
+    for name, attributes in required.items():
+        obj = getattr(module, name, None)
+        if obj is None:
+            missing.append(name)
+            continue
+        missing += [f"{name}.{attr}" for attr in attributes if not hasattr(obj, attr)]
+    return missing
+
+
+def replace_entries(
+    registry: dict[str, Any],
+    installed: dict[str, type],
+    originals: dict[str, Any],
+    wanted: dict[str, type],
+    register: Callable[[str, type], None],
+    held_class: Callable[[Any], Any] = lambda entry: entry,
+) -> None:
+    """Make ``wanted`` (key -> our class) what an engine's ``registry`` holds of ours.
+
+    ``installed`` is what a previous call put there and ``originals`` the engine's entries it
+    replaced (both updated here). Nothing changes when ``wanted`` is already in place; otherwise
+    the previous entries are taken out, the engine's restored, and ``wanted`` registered through
+    the engine's own ``register(key, cls)``. ``held_class`` reads the class out of a registry
+    entry (for registries that store more than the class).
+    """
+    if wanted == installed and all(held_class(registry.get(k)) is v for k, v in installed.items()):
+        return
+    for key, cls in installed.items():
+        if key in registry and held_class(registry[key]) is cls:
+            del registry[key]
+    registry.update(originals)
+    installed.clear()
+    originals.clear()
+    for key, cls in wanted.items():
+        if key in registry:
+            originals[key] = registry[key]
+        register(key, cls)
+    installed.update(wanted)

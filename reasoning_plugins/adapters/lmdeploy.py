@@ -31,7 +31,7 @@ from typing import Any
 from .._host import PARSER, current_host
 from .._modes import Mode
 from ..protocol import ChatCompletionRequest
-from . import UnsupportedEngineError, engine_version, offered_parsers
+from . import UnsupportedEngineError, engine_version, missing_attributes, offered_parsers, replace_entries
 from ._clashes import engine_names, override_set, place, report
 
 __all__ = ["SUPPORTED", "install"]
@@ -87,18 +87,10 @@ def install(override: Iterable[str] | str | None = None) -> dict[str, type]:
                 placement = place(name, theirs, override_names)
                 wanted.update(dict.fromkeys(placement.keys, cls))
                 placements.append((placement, offered.provider))
-        if wanted != _installed or any(registry.get(k) is not v for k, v in _installed.items()):
-            for key, cls in _installed.items():
-                if registry.get(key) is cls:
-                    del registry[key]
-            registry.update(_originals)
-            _installed.clear()
-            _originals.clear()
-            for key, cls in wanted.items():
-                if key in registry:
-                    _originals[key] = registry[key]
-                module.ReasoningParserManager.register_module(name=key, force=True, module=cls)
-            _installed.update(wanted)
+        replace_entries(
+            registry, _installed, _originals, wanted,
+            lambda key, cls: module.ReasoningParserManager.register_module(name=key, force=True, module=cls),
+        )
         for placement, provider in placements:
             report(logger, f"LMDeploy {version}", placement, provider)
         new_skips = [s for s in skipped if s not in _skipped_reported]
@@ -131,16 +123,11 @@ def _lmdeploy_module() -> tuple[Any, str, bool]:
 
 
 def _missing(module: Any, declarations: bool) -> list[str]:
-    manager = getattr(module, "ReasoningParserManager", None)
-    base = getattr(module, "ReasoningParser", None)
-    if manager is None or base is None:
-        return [name for name, obj in (("ReasoningParserManager", manager), ("ReasoningParser", base)) if obj is None]
-    missing = [f"ReasoningParserManager.{a}" for a in ("register_module", "module_dict", "get") if not hasattr(manager, a)]
     if declarations:
         wanted = ("get_reasoning_open_tag", "get_reasoning_close_tag", "starts_in_reasoning_mode", "validate_tokenizer")
     else:
         wanted = ("extract_reasoning_content", "extract_reasoning_content_streaming")
-    return missing + [f"ReasoningParser.{a}" for a in wanted if not hasattr(base, a)]
+    return missing_attributes(module, {"ReasoningParserManager": ("register_module", "module_dict", "get"), "ReasoningParser": wanted})
 
 
 # -- LMDeploy >= 0.13: declarations ------------------------------------------------------------

@@ -35,7 +35,7 @@ from typing import Any
 from .._host import PARSER, current_host
 from .._modes import Mode
 from ..protocol import ChatCompletionRequest
-from . import UnsupportedEngineError, engine_version, offered_parsers
+from . import UnsupportedEngineError, engine_version, missing_attributes, offered_parsers
 from ._clashes import Placement, engine_names, override_set, place, report
 
 __all__ = ["SUPPORTED_VERSIONS", "install", "main"]
@@ -145,13 +145,7 @@ def _sglang_module() -> Any:
             f"SGLang {version} has no importable {_MODULE} ({type(exc).__name__}: {exc}); "
             f"the SGLang adapter supports sglang {supported}."
         ) from exc
-    missing = []
-    for class_name, attributes in _REQUIRED.items():
-        cls = getattr(module, class_name, None)
-        if cls is None:
-            missing.append(f"{_MODULE}.{class_name}")
-            continue
-        missing += [f"{class_name}.{attr}" for attr in attributes if not hasattr(cls, attr)]
+    missing = missing_attributes(module, _REQUIRED)
     if not missing and not isinstance(module.ReasoningParser.DetectorMap, dict):
         missing.append("ReasoningParser.DetectorMap as a dict")
     if missing:

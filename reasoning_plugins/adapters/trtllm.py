@@ -24,7 +24,7 @@ from typing import Any
 
 from .._host import PARSER, current_host
 from ..protocol import ChatCompletionRequest
-from . import UnsupportedEngineError, engine_version, offered_parsers
+from . import UnsupportedEngineError, engine_version, missing_attributes, offered_parsers, replace_entries
 from ._clashes import engine_names, override_set, place, report
 
 __all__ = ["SUPPORTED", "install"]
@@ -77,18 +77,11 @@ def install(override: Iterable[str] | str | None = None) -> dict[str, type]:
                 placement = place(name, theirs, override_names)
                 wanted.update(dict.fromkeys(placement.keys, cls))
                 placements.append((placement, offered.provider))
-        if wanted != _installed or any(registry.get(k, (None,))[0] is not v for k, v in _installed.items()):
-            for key, cls in _installed.items():
-                if registry.get(key, (None,))[0] is cls:
-                    del registry[key]
-            registry.update(_originals)
-            _installed.clear()
-            _originals.clear()
-            for key, cls in wanted.items():
-                if key in registry:
-                    _originals[key] = registry[key]
-                module.register_reasoning_parser(key)(cls)
-            _installed.update(wanted)
+        replace_entries(
+            registry, _installed, _originals, wanted,
+            lambda key, cls: module.register_reasoning_parser(key)(cls),
+            held_class=lambda entry: entry[0] if entry else None,
+        )
         for placement, provider in placements:
             report(logger, f"TensorRT-LLM {version}", placement, provider)
         return dict(_installed)
@@ -106,13 +99,7 @@ def _trtllm_module() -> tuple[Any, str]:
         ) from exc
     package = sys.modules.get("tensorrt_llm")
     version = engine_version(DISTRIBUTION) or getattr(package, "__version__", None) or "(unknown version)"
-    missing = []
-    for name, attributes in _REQUIRED.items():
-        obj = getattr(module, name, None)
-        if obj is None:
-            missing.append(name)
-            continue
-        missing += [f"{name}.{attr}" for attr in attributes if not hasattr(obj, attr)]
+    missing = missing_attributes(module, _REQUIRED)
     if not missing and not isinstance(module.ReasoningParserFactory._parsers, dict):
         missing.append("ReasoningParserFactory._parsers as a dict")
     if missing:
