@@ -1,23 +1,39 @@
-"""The formats, as declarations. Each is used by one parser and one reasoner of the same name."""
+"""The formats, as declarations. Each is used by one parser and one reasoner of the same name.
+
+Facts read in vLLM 0.33 (``vllm/reasoning``, ``vllm/parser``) and SGLang 0.5.23
+(``sglang/srt/parser/reasoning_parser.py``); where they disagree the choice is noted here and in
+README.md. Whitespace is kept exactly everywhere unless a trim is declared.
+"""
 
 from __future__ import annotations
 
 from reasoning_plugins import Mode, ReasoningFormat
+from reasoning_plugins.parsers.ernie import ERNIE_X1_FORMAT
 
 # Qwen3 hybrid: the model writes <think> itself; enable_thinking=false makes the template emit an
 # empty block, which the prompt tail shows. Qwen3 *-Thinking-2507, Qwen3.5 and QwQ-style templates
 # prefill <think>, so their output carries only </think>. Thinking is on unless the request or the
 # prompt turns it off (the template's default; vLLM and SGLang decide the same way), so output
 # starts in reasoning and is split at </think> whether or not the model wrote <think>.
+# Qwen3.5 sometimes opens <tool_call> without closing </think>: both engines end reasoning there
+# (vLLM's Qwen3 grammar, SGLang's tool_start_token), and so do we: the call stays in the content.
 QWEN3 = ReasoningFormat(
     start="<think>", end="</think>", start_in_output=True,
-    default_mode=Mode.REASONING, switches=("enable_thinking",),
+    default_mode=Mode.REASONING, switches=("enable_thinking",), implicit_ends=("<tool_call>",),
 )
 
-# GLM-4.5 / 4.6: like Qwen3, the switch is also enable_thinking.
-GLM45 = QWEN3
+# GLM-4.5 / 4.6 / 4.7: like Qwen3; vLLM reads both `thinking` and `enable_thinking`, SGLang
+# `enable_thinking`. A <tool_call> opened inside reasoning ends it (both engines).
+GLM45 = ReasoningFormat(
+    start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
+    switches=("enable_thinking", "thinking"), implicit_ends=("<tool_call>",),
+)
 
 # Hunyuan-A13B: <think>...</think> then the answer inside <answer>...</answer>; thinks by default.
+# Tool calls are <tool_calls>[...]</tool_calls>; SGLang's hunyuan detector ends reasoning there.
+# NOT declared yet (needs core support): the id path (is_reasoning_end, the reasoner) only sees
+# an implicit end that is one token of the tokenizer in use; on the conformance tokenizer (Qwen's)
+# this opener is several tokens while </think> is one, so parser and reasoner would disagree.
 HUNYUAN_A13B = ReasoningFormat(
     start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
     switches=("enable_thinking",), content_wrapper=("<answer>", "</answer>"),
@@ -27,9 +43,22 @@ HUNYUAN_A13B = ReasoningFormat(
 # Kimi-VL-Thinking: always thinks.
 KIMI_VL = ReasoningFormat(start="◁think▷", end="◁/think▷", start_in_output=True, default_mode=Mode.REASONING)
 
-# ByteDance Seed-OSS: thinks by default.
+# Kimi K2 (Thinking / K2.5): <think>...</think> (not Kimi-VL's ◁think▷), on by default; vLLM reads
+# `thinking` and `enable_thinking`, SGLang `thinking`. The tool-call section can open before
+# </think>: both engines end reasoning at <|tool_calls_section_begin|>.
+# NOT declared yet (needs core support): the id path (is_reasoning_end, the reasoner) only sees
+# an implicit end that is one token of the tokenizer in use; on the conformance tokenizer (Qwen's)
+# this opener is several tokens while </think> is one, so parser and reasoner would disagree.
+KIMI_K2 = ReasoningFormat(
+    start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
+    switches=("thinking", "enable_thinking"),
+)
+
+# ByteDance Seed-OSS: thinks by default; vLLM's grammar is Qwen3's with seed: markers, so a
+# <seed:tool_call> opened inside reasoning ends it.
 SEED_OSS = ReasoningFormat(start="<seed:think>", end="</seed:think>", start_in_output=True,
-                           default_mode=Mode.REASONING, switches=("enable_thinking",))
+                           default_mode=Mode.REASONING, switches=("enable_thinking",),
+                           implicit_ends=("<seed:tool_call>",))
 
 # IBM Granite 3.x: plain-text markers, thinking only with thinking=True, so without the switch the
 # model's first words decide.
@@ -43,3 +72,63 @@ MAGISTRAL = ReasoningFormat(start="[THINK]", end="[/THINK]", start_in_output=Tru
 
 # StepFun Step3: the template opens reasoning; only </think> is written.
 STEP3 = ReasoningFormat(start=None, end="</think>", default_mode=Mode.REASONING)
+
+# Step-3.5: the template always prefills <think>\n (no switch); vLLM uses the Qwen3 grammar, so a
+# <tool_call> inside reasoning ends it. vLLM strips trailing reasoning whitespace, SGLang (R1
+# detector) does not: we keep it exactly.
+STEP3P5 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASONING,
+                          implicit_ends=("<tool_call>",))
+
+# DeepSeek V3 / V3.1 / V3.2 hybrid: R1 layout; thinking only when the request asks (`thinking`,
+# also `enable_thinking` in vLLM); the template prefills <think> (or closes it with </think>).
+DEEPSEEK_V3 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.CONTENT,
+                              switches=("thinking", "enable_thinking"))
+
+# Holo2 (vLLM): DeepSeek V3's parser with thinking on unless the request turns it off.
+HOLO2 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASONING,
+                        switches=("thinking", "enable_thinking"))
+
+# MiniMax M2 / M2.1: <think>...</think>, always thinks; the model may write <think> (removed) or
+# the template opens it. vLLM's grammar moves a <minimax:tool_call> inside reasoning to the tool
+# parser: an implicit end.
+# NOT declared yet (needs core support): the id path (is_reasoning_end, the reasoner) only sees
+# an implicit end that is one token of the tokenizer in use; on the conformance tokenizer (Qwen's)
+# this opener is several tokens while </think> is one, so parser and reasoner would disagree.
+MINIMAX_M2 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
+                             default_mode=Mode.REASONING)
+
+# NVIDIA Nemotron v3 (Nemotron-3 Nano/Super): Qwen3 layout, enable_thinking on by default,
+# <tool_call> inside reasoning ends it (both engines). vLLM strips trailing reasoning whitespace
+# and, with thinking off, moves reasoning-only output to content; we keep whitespace and the split.
+NEMOTRON_V3 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
+                              default_mode=Mode.REASONING, switches=("enable_thinking",),
+                              implicit_ends=("<tool_call>",))
+
+# AllenAI OLMo 3 Think: <think>/</think> are ordinary text (split into several tokens); the
+# template may prefill <think>; always reasoning first.
+OLMO3 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING)
+
+# Xiaomi MiMo: Qwen3 tokens. vLLM: thinking on unless enable_thinking=false; SGLang: off unless
+# enable_thinking=true. We follow vLLM (the prompt tail decides first when given).
+MIMO = ReasoningFormat(start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
+                       switches=("enable_thinking",), implicit_ends=("<tool_call>",))
+
+# inclusionAI Ling 3: GLM layout, thinking on by default (`thinking`/`enable_thinking`),
+# <tool_call> ends reasoning. SGLang moves reasoning-only output into content; we do not.
+LING3 = GLM45
+
+# LG EXAONE 4.0: <think>/</think>, thinking off by default; enable_thinking=true makes the template
+# prefill <think>. Neither engine ships a parser (both point users at deepseek_r1, which is wrong
+# with thinking off).
+EXAONE4 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.CONTENT,
+                          switches=("enable_thinking",))
+
+# Swiss AI Apertus (2509): <|inner_prefix|>...<|inner_suffix|>, written by the model when it
+# deliberates (off unless asked), so the first tokens decide.
+APERTUS = ReasoningFormat(start="<|inner_prefix|>", end="<|inner_suffix|>", start_in_output=True,
+                          default_mode=Mode.AWAIT_START, switches=("enable_thinking",))
+
+# ERNIE 4.5 (vLLM's single `ernie45` name): the ERNIE-4.5-21B-A3B-Thinking layout of the
+# built-in `ernie-x1` (</think> only, content in <response>...</response>, <tool_call> ends
+# reasoning), reused as declared there.
+ERNIE45 = ERNIE_X1_FORMAT

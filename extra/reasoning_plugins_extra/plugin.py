@@ -8,14 +8,26 @@ from . import formats
 
 # name -> (format, aliases)
 FAMILIES = {
-    "qwen3": (formats.QWEN3, ("qwen3-hybrid",)),
-    "glm45": (formats.GLM45, ("glm-4.5", "glm4-moe")),
+    "qwen3": (formats.QWEN3, ("qwen3-hybrid", "qwen3-thinking", "interns1", "nanbeige", "dots")),
+    "glm45": (formats.GLM45, ("glm-4.5", "glm4-moe", "glm47")),
     "hunyuan-a13b": (formats.HUNYUAN_A13B, ()),
-    "kimi-vl": (formats.KIMI_VL, ()),
+    "kimi-vl": (formats.KIMI_VL, ("kimi",)),
+    "kimi-k2": (formats.KIMI_K2, ()),
     "seed-oss": (formats.SEED_OSS, ()),
     "granite": (formats.GRANITE, ()),
     "magistral": (formats.MAGISTRAL, ("mistral",)),
     "step3": (formats.STEP3, ()),
+    "step3p5": (formats.STEP3P5, ("step-3.5",)),
+    "deepseek-v3": (formats.DEEPSEEK_V3, ("deepseek-v3.1", "deepseek-v3.2")),
+    "holo2": (formats.HOLO2, ()),
+    "minimax-m2": (formats.MINIMAX_M2, ("minimax",)),
+    "nemotron-v3": (formats.NEMOTRON_V3, ("nemotron-3",)),
+    "olmo3": (formats.OLMO3, ()),
+    "mimo": (formats.MIMO, ()),
+    "ling3": (formats.LING3, ("ling",)),
+    "exaone4": (formats.EXAONE4, ("exaone",)),
+    "apertus": (formats.APERTUS, ("apertus2509",)),
+    "ernie45": (formats.ERNIE45, ()),
 }
 
 
@@ -28,12 +40,16 @@ PARSERS = {
     for name, (fmt, _aliases) in FAMILIES.items()
 }
 # A reasoner works on token ids, so it needs the end marker to be one token: Granite's plain-text
-# markers are not, and it gets no reasoner (guided decoding then starts at the first token).
-TEXT_MARKERS_ONLY = {"granite"}
+# markers are not, nor are OLMo 3's (<think> is ordinary text there), and they get no reasoner (guided decoding then starts at the first token).
+TEXT_MARKERS_ONLY = {"granite", "olmo3"}
+# Thinking off by default (DeepSeek V3, EXAONE 4): a reasoner's extract_content_ids without the
+# request counts everything as content, which the conformance check of the forced end rejects;
+# these get no reasoner until the core passes the mode there (needs core support).
+NO_REASONER = TEXT_MARKERS_ONLY | {"deepseek-v3", "exaone4"}
 REASONERS = {
     name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), {"format": fmt, "__module__": __name__})
     for name, (fmt, _aliases) in FAMILIES.items()
-    if name not in TEXT_MARKERS_ONLY
+    if name not in NO_REASONER
 }
 
 

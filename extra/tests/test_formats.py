@@ -23,7 +23,102 @@ CASES = [
     ("granite", "Here is my thought process: r Here is my response: c", None, (" r ", " c")),
     ("mistral", "[THINK]r[/THINK]c", None, ("r", "c")),
     ("step3", "r</think>c", None, ("r", "c")),
+    # DeepSeek V3/V3.1: thinking only when the request asks; the template prefills <think>
+    ("deepseek-v3", "Paris.", None, (None, "Paris.")),
+    ("deepseek-v3", "Let me see.\n</think>\n\nParis.", {"chat_template_kwargs": {"thinking": True}},
+     ("Let me see.\n", "\n\nParis.")),
+    ("deepseek-v3.1", "r</think>c", {"chat_template_kwargs": {"enable_thinking": True}}, ("r", "c")),
+    ("deepseek_v3", "r</think>c", {"chat_template_kwargs": {"thinking": False}}, (None, "r</think>c")),
+    # Holo2: DeepSeek V3's layout with thinking on by default
+    ("holo2", "r\n</think>\n\nc", None, ("r\n", "\n\nc")),
+    ("holo2", "c", {"chat_template_kwargs": {"thinking": False}}, (None, "c")),
+    # MiniMax M2: <think> written (removed) or prefilled
+    ("minimax-m2", "<think>\nr\n</think>\n\nc", None, ("\nr\n", "\n\nc")),
+    ("minimax", "r</think>c", None, ("r", "c")),
+    # Kimi K2: <think>, not ◁think▷; on by default, `thinking` switch
+    ("kimi-k2", "<think>r</think>c", None, ("r", "c")),
+    ("kimi_k2", "c", {"chat_template_kwargs": {"thinking": False}}, (None, "c")),
+    ("kimi", "◁think▷r◁/think▷c", None, ("r", "c")),
+    ("glm47", "<think>r</think>\nc", None, ("r", "\nc")),
+    ("glm45", "c", {"chat_template_kwargs": {"enable_thinking": False}}, (None, "c")),
+    ("nemotron-v3", "<think>\nr\n</think>\nc", None, ("\nr\n", "\nc")),
+    ("nemotron_3", "c", {"chat_template_kwargs": {"enable_thinking": False}}, (None, "c")),
+    ("olmo3", "r</think>c", None, ("r", "c")),
+    ("olmo3", "<think>r</think>c", None, ("r", "c")),
+    ("step3p5", "r\n</think>\nc", None, ("r\n", "\nc")),
+    ("mimo", "<think>r</think>c", None, ("r", "c")),
+    ("mimo", "c", {"chat_template_kwargs": {"enable_thinking": False}}, (None, "c")),
+    ("ling", "<think>r</think>c", None, ("r", "c")),
+    ("ling3", "c", {"chat_template_kwargs": {"thinking": False}}, (None, "c")),
+    # EXAONE 4: thinking off by default; enable_thinking=true prefills <think>
+    ("exaone4", "Paris.", None, (None, "Paris.")),
+    ("exaone4", "r\n</think>\n\nc", {"chat_template_kwargs": {"enable_thinking": True}}, ("r\n", "\n\nc")),
+    # Apertus: the model opens <|inner_prefix|> when it deliberates
+    ("apertus", "<|inner_prefix|>r<|inner_suffix|>c", None, ("r", "c")),
+    ("apertus2509", "c", None, (None, "c")),
+    ("seed-oss", "c", {"chat_template_kwargs": {"enable_thinking": False}}, (None, "c")),
+    # ERNIE 4.5 (vLLM's ernie45): the ernie-x1 layout
+    # (the built-in's whitespace: newlines after </think> are markup, inside <response> kept)
+    ("ernie45", "r\n</think>\n\n<response>\nc\n</response>\n", None, ("r\n", "\nc\n")),
+    ("ernie45", "r\n</think>\nc", None, ("r\n", "c")),
+    ("qwen3-thinking", "r</think>c", None, ("r", "c")),
 ]
+
+# A tool call opened before reasoning is closed: the call (with its opener) goes to the content,
+# where the tool-call parser reads it. Each family's real tool-call markup.
+TOOL_CALLS_IN_REASONING = [
+    ("qwen3", "<think>\nI should call it.\n",
+     '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'),
+    ("glm45", "<think>I should call it.",
+     "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"),
+    pytest.param("kimi-k2", "<think>I should call it.",
+     "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+     '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>', marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end with a single-token end")),
+    pytest.param("hunyuan-a13b", "<think>\nI should call it.\n",
+     '<tool_calls>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</tool_calls>', marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end with a single-token end")),
+    ("seed-oss", "<seed:think>I should call it.",
+     "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n</function>\n</seed:tool_call>"),
+    pytest.param("minimax-m2", "<think>I should call it.",
+     '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Paris</parameter>\n'
+     "</invoke>\n</minimax:tool_call>", marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end with a single-token end")),
+    ("nemotron-v3", "<think>\nI should call it.\n",
+     "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>"),
+    ("mimo", "<think>I should call it.",
+     "<tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n</function>\n</tool_call>"),
+    ("ling3", "<think>I should call it.",
+     "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"),
+    ("step3p5", "I should call it.\n",
+     "<tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n</function>\n</tool_call>"),
+    ("ernie45", "I should call it.\n",
+     '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'),
+]
+
+
+@pytest.mark.parametrize(("name", "reasoning_part", "call"), TOOL_CALLS_IN_REASONING)
+def test_tool_call_inside_reasoning_reaches_the_content(name, reasoning_part, call):
+    """The tool-call opener ends reasoning and stays in the content, streamed per character too."""
+    parser = get_parser(name)
+    output = reasoning_part + call
+    reasoning = reasoning_part.split(">", 1)[1] if reasoning_part.startswith("<") else reasoning_part
+    assert parser.parse(output) == (reasoning, call)
+    stream = get_parser(name).start_stream()
+    pieces = [stream.feed(ch) for ch in output] + [stream.finish()]
+    assert "".join(p.reasoning_content for p in pieces if p and p.reasoning_content) == reasoning
+    assert "".join(p.content for p in pieces if p and p.content) == call
+
+
+@pytest.mark.parametrize(("name", "output"), [
+    ("qwen3", "<think>r</think>\n\nc"),
+    ("glm45", "<think>r</think>c"),
+    ("kimi-k2", "<think>r</think>c"),
+    ("minimax-m2", "<think>r</think>c"),
+    ("nemotron-v3", "<think>r</think>c"),
+    ("exaone4", "c <think> not a block"),
+])
+def test_prompt_with_closed_block_is_content(name, output):
+    """A template that closed the block in the prompt (thinking off) makes everything content."""
+    prompt = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+    assert get_parser(name).parse(output, prompt_text=prompt) == (None, output)
 
 
 @pytest.mark.parametrize(("name", "output", "request_", "expected"), CASES)
@@ -41,7 +136,11 @@ def test_prefilled_prompt_starts_in_reasoning():
 def test_provided_by_this_distribution():
     """The host records this distribution as the provider of every extra name."""
     ours = {i.name: i for i in list_parsers() if i.distribution == "reasoning-plugins-extra"}
-    assert set(ours) == {"qwen3", "glm45", "hunyuan-a13b", "kimi-vl", "seed-oss", "granite", "magistral", "step3"}
+    assert set(ours) == {
+        "qwen3", "glm45", "hunyuan-a13b", "kimi-vl", "kimi-k2", "seed-oss", "granite", "magistral", "step3",
+        "step3p5", "deepseek-v3", "holo2", "minimax-m2", "nemotron-v3", "olmo3", "mimo", "ling3", "exaone4",
+        "apertus", "ernie45",
+    }
     assert all(i.status == "ok" for i in ours.values())
 
 
