@@ -63,15 +63,21 @@ class Streamed:
 
 
 def read_message(message: Any, where: str, problems: list[str]) -> tuple[str, str]:
-    """The reasoning and content text of a returned message (None = nothing)."""
+    """The reasoning and content text of a returned message (None = nothing).
+
+    The reasoning is ``reasoning_content``, or ``reasoning`` (vLLM's newer name) when a message
+    has no ``reasoning_content``."""
     if message is None:
         return "", ""
     if isinstance(message, tuple | list | str) or not (
-        hasattr(message, "reasoning_content") or hasattr(message, "content")
+        hasattr(message, "reasoning_content") or hasattr(message, "reasoning") or hasattr(message, "content")
     ):
         raise CheckFailed(f"{where} returned {short(message, 60)}; expected a DeltaMessage or None")
+    reasoning_attr = "reasoning_content"
+    if getattr(message, "reasoning_content", None) is None and hasattr(message, "reasoning"):
+        reasoning_attr = "reasoning"  # vLLM's DeltaMessage
     parts = []
-    for attr in ("reasoning_content", "content"):
+    for attr in (reasoning_attr, "content"):
         value = getattr(message, attr, None)
         if value is None:
             parts.append("")

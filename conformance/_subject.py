@@ -110,20 +110,32 @@ class Subject:
 
     @classmethod
     def from_name(cls, name: str, settings: Settings | None = None) -> Subject:
-        """The parser and reasoner registered under ``name`` (raises UnknownPluginError if neither)."""
-        host = current_host()
-        parser_cls = reasoner_cls = None
-        missing: UnknownPluginError | None = None
-        try:
-            parser_cls = host.resolve(PARSER, name)
-        except UnknownPluginError as exc:
-            missing = exc
-        try:
-            reasoner_cls = host.resolve(REASONER, name)
-        except UnknownPluginError:
-            if missing is not None:
+        """The parser and reasoner registered under ``name`` (raises UnknownPluginError if neither).
+
+        ``ENGINE:NAME`` (``vllm:deepseek_r1``) is the engine's own parser, run under that
+        engine's drivers; ``module:Class`` or ``file.py:Class`` a class by its path (see
+        :mod:`conformance._engine_parsers`; TargetError when such a target cannot be loaded).
+        """
+        from ._engine_parsers import engine_of, load_target
+
+        if engine_of(name) is None:
+            host = current_host()
+            parser_cls = reasoner_cls = None
+            missing: UnknownPluginError | None = None
+            try:
+                parser_cls = host.resolve(PARSER, name)
+            except UnknownPluginError as exc:
+                missing = exc
+            try:
+                reasoner_cls = host.resolve(REASONER, name)
+            except UnknownPluginError:
+                pass
+            if parser_cls is not None or reasoner_cls is not None:
+                return cls.from_classes(name, parser_cls, reasoner_cls, settings)
+            if ":" not in name and missing is not None:  # not a module path either
                 raise missing from None
-        return cls.from_classes(name, parser_cls, reasoner_cls, settings)
+        loaded = load_target(name)
+        return cls.from_classes(name, loaded.parser_cls, None, loaded.settings_for(settings or Settings()))
 
     @classmethod
     def from_classes(

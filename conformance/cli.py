@@ -2,9 +2,12 @@
 
     reasoning-plugins check deepseek-r1 my-parser
     reasoning-plugins check --all --json > conformance.json
+    reasoning-plugins check vllm:deepseek_r1 sglang:qwen3     # an engine's own parser, as it calls it
+    reasoning-plugins check my_pkg.parsers:ExampleParser      # a class by its module path
 
 Exit status: 0 when nothing failed, 1 when a check failed (or a plugin failed to load),
-2 for a usage error (unknown name, check or engine, unusable --markers).
+2 for a usage error (unknown name, check or engine, unusable --markers, an engine that is not
+installed or has no such parser, a module path that does not import).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from reasoning_plugins import UnknownPluginError, current_host
 from reasoning_plugins._host import PARSER, REASONER
 
 from ._drivers import DRIVERS
+from ._engine_parsers import ENGINES, TargetError
 from ._markers import parse_markers_option
 from ._registry import CHECKS
 from ._render import Progress, render_table
@@ -30,7 +34,11 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``check`` options to ``parser``."""
-    parser.add_argument("names", nargs="*", metavar="NAME", help="parser or reasoner names to check")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME",
+        help="parser or reasoner names to check; ENGINE:NAME for an engine's own parser "
+        f"({', '.join(ENGINES)}: vllm:deepseek_r1), module.path:Class or file.py:Class for a class by its path",
+    )
     parser.add_argument("--all", action="store_true", help="check every installed parser and reasoner")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     parser.add_argument(
@@ -125,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         try:
             subjects.append(Subject.from_name(name, settings))
-        except UnknownPluginError as exc:
+        except (UnknownPluginError, TargetError) as exc:
             return _usage(str(exc))
         except Exception as exc:  # a duplicate or a plugin that fails to import
             broken.append(CheckResult(name, "load", FAIL, f"{type(exc).__name__}: {' '.join(str(exc).split())}"))
