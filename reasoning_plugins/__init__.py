@@ -10,6 +10,13 @@ from ._api import (
     list_reasoners,
     list_tool_parsers,
 )
+from ._auto import (
+    AutoChoice,
+    AutoParserError,
+    choose_parser,
+    parser_from_response_template,
+    response_template_from_format,
+)
 from ._errors import (
     DuplicatePluginError,
     MissingMarkerError,
@@ -28,6 +35,8 @@ from .hookspecs import hookimpl, hookspec
 from .protocol import ChatCompletionRequest, DeltaMessage
 
 __all__ = [
+    "AutoChoice",
+    "AutoParserError",
     "Capability",
     "ChatCompletionRequest",
     "DeclarativeParser",
@@ -47,6 +56,7 @@ __all__ = [
     "ReasoningStream",
     "ReasoningTracker",
     "UnknownPluginError",
+    "choose_parser",
     "current_host",
     "get_parser",
     "get_reasoner",
@@ -56,5 +66,7 @@ __all__ = [
     "list_parsers",
     "list_reasoners",
     "list_tool_parsers",
+    "parser_from_response_template",
     "reload_plugins",
+    "response_template_from_format",
 ]

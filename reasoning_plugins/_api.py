@@ -8,16 +8,50 @@ from ._host import PARSER, REASONER, TOOL_PARSER, PluginInfo, current_host
 
 
 def get_parser(name: str, tokenizer: Any = None) -> Any:
-    """A fresh parser instance for one request (``--reasoning-parser NAME``)."""
+    """A fresh parser instance for one request (``--reasoning-parser NAME``).
+
+    ``"auto"`` chooses from ``tokenizer``'s own files; the instance's ``auto_choice`` says which
+    parser and why (see :func:`reasoning_plugins.choose_parser`).
+    """
+    if _is_auto(name):
+        choice = _choose(tokenizer)
+        parser = choice.parser_class(tokenizer)
+        parser.auto_choice = choice
+        return parser
     cls = current_host().resolve(PARSER, name)
     return cls(tokenizer)
 
 
 def get_reasoner(name: str, tokenizer: Any) -> Any:
-    """The guided-decoding reasoner registered under ``name``, built for ``tokenizer``."""
+    """The guided-decoding reasoner registered under ``name``, built for ``tokenizer``.
+
+    ``"auto"`` uses the reasoner of the parser ``get_parser("auto", tokenizer)`` chooses.
+    """
+    if _is_auto(name):
+        choice = _choose(tokenizer)
+        if choice.name is None:
+            from ._reasoner import DeclarativeReasoner
+
+            cls = type("ResponseTemplateReasoner", (DeclarativeReasoner,), {"format": choice.parser_class.format})
+            return cls.from_tokenizer(tokenizer)
+        name = choice.name
     cls = current_host().resolve(REASONER, name)
     from_tokenizer = getattr(cls, "from_tokenizer", None)
     return from_tokenizer(tokenizer) if from_tokenizer is not None else cls(tokenizer)
+
+
+def _is_auto(name: str) -> bool:
+    return isinstance(name, str) and name.strip().lower() == "auto"
+
+
+def _choose(tokenizer: Any) -> Any:
+    from ._auto import choose_parser
+
+    if tokenizer is None:
+        from ._auto import AutoParserError
+
+        raise AutoParserError("reasoning parser 'auto' needs the model's tokenizer: get_parser('auto', tokenizer)")
+    return choose_parser(tokenizer)
 
 
 def get_tool_parser(name: str, tokenizer: Any = None) -> Any:

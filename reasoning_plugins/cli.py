@@ -1,4 +1,5 @@
-"""``reasoning-plugins``: list plugins, certify them (check), serve a model (serve)."""
+"""``reasoning-plugins``: list plugins, certify them (check), serve a model (serve), export a
+parser's format as a transformers ``response_template`` (export)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,34 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ._auto import response_template_from_format, unexported_features
+    from ._errors import ReasoningPluginsError
+    from ._format import ReasoningFormat
+    from ._host import PARSER
+
+    try:
+        cls = current_host().resolve(PARSER, args.name)
+    except ReasoningPluginsError as exc:
+        print(f"reasoning-plugins export: {exc}", file=sys.stderr)
+        return 2
+    fmt = getattr(cls, "format", None)
+    if not isinstance(fmt, ReasoningFormat):
+        print(f"reasoning-plugins export: parser {args.name!r} is code, not a ReasoningFormat "
+              "declaration, so it has no response_template to export", file=sys.stderr)
+        return 2
+    try:
+        template = response_template_from_format(fmt, start_anchor=args.start_anchor)
+    except ValueError as exc:
+        print(f"reasoning-plugins export: parser {args.name!r}: {exc}", file=sys.stderr)
+        return 2
+    for lost in unexported_features(fmt):
+        print(f"note: a response_template cannot express {lost}", file=sys.stderr)
+    body = {"response_template": template} if args.wrap else template
+    print(json.dumps(body, indent=2, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(prog="reasoning-plugins", description=__doc__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -54,6 +83,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     listing = sub.add_parser("list", help="show installed parsers, reasoners and tool parsers")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=_cmd_list)
+    export = sub.add_parser(
+        "export", help="print a parser's format as a response_template for tokenizer_config.json")
+    export.add_argument("name", help="an installed parser, e.g. deepseek-r1")
+    export.add_argument("--start-anchor", metavar="TEXT", default=None,
+                        help="the text that opens the assistant's turn in the prompt, e.g. "
+                             "'<|im_start|>assistant\\n' (default: a pattern that suits any chat template)")
+    export.add_argument("--wrap", action="store_true",
+                        help='print {"response_template": ...}, ready to merge into tokenizer_config.json')
+    export.set_defaults(handler=_cmd_export)
     lazy = {}
     for name, (_module, help_text) in _SUBCOMMANDS.items():
         lazy[name] = sub.add_parser(name, help=help_text, add_help=False)
