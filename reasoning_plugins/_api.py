@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from ._host import PARSER, REASONER, TOOL_PARSER, PluginInfo, current_host
@@ -44,14 +45,25 @@ def _is_auto(name: str) -> bool:
     return isinstance(name, str) and name.strip().lower() == "auto"
 
 
+# A server makes a parser per request: the choice is made once per tokenizer.
+_CHOICES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def _choose(tokenizer: Any) -> Any:
-    from ._auto import choose_parser
+    from ._auto import AutoParserError, choose_parser
 
     if tokenizer is None:
-        from ._auto import AutoParserError
-
         raise AutoParserError("reasoning parser 'auto' needs the model's tokenizer: get_parser('auto', tokenizer)")
-    return choose_parser(tokenizer)
+    try:
+        return _CHOICES[tokenizer]
+    except (KeyError, TypeError):  # not chosen yet, or a tokenizer that cannot be weakly referenced
+        pass
+    choice = choose_parser(tokenizer)
+    try:
+        _CHOICES[tokenizer] = choice
+    except TypeError:
+        pass
+    return choice
 
 
 def get_tool_parser(name: str, tokenizer: Any = None) -> Any:

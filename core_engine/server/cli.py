@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stderr
+    problem = _resolve_auto(args, out)
+    if problem:
+        print(f"error: {problem}", file=out, flush=True)
+        return 2
     problem = _check_names(args)
     if problem:
         print(f"error: {problem}", file=out, flush=True)
@@ -97,6 +101,38 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
+def _resolve_auto(args: argparse.Namespace, out: TextIO) -> str | None:
+    """``--reasoning-parser auto``: choose from the served model's tokenizer and print why.
+
+    The chosen name replaces ``auto`` (the engine and every request then use it); a parser built
+    from a ``response_template`` has no name, so ``auto`` stays and each side resolves it again
+    from the same tokenizer files. Returns a message when no choice can be made.
+    """
+    if not args.reasoning_parser or args.reasoning_parser.strip().lower() != "auto":
+        return None
+    from reasoning_plugins import choose_parser
+
+    from core_engine.config import EngineConfig
+
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(EngineConfig(model=args.model).model_dir, local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        return f"--reasoning-parser auto: could not read the model's tokenizer: {exc}"
+    try:
+        choice = choose_parser(tokenizer)
+    except ReasoningPluginsError as exc:
+        return str(exc)
+    except ValueError as exc:  # a response_template our parsers cannot express
+        return f"--reasoning-parser auto: {exc}"
+    chosen = choice.name or "a parser built from the response_template"
+    print(f"--reasoning-parser auto: {chosen} ({choice.reason})", file=out, flush=True)
+    if choice.name:
+        args.reasoning_parser = choice.name
+    return None
+
+
 def _check_names(args: argparse.Namespace) -> str | None:
     """A message when a parser name is unknown (listing the installed names), else None."""
     if args.enable_reasoning and not args.reasoning_parser:
@@ -104,7 +140,7 @@ def _check_names(args: argparse.Namespace) -> str | None:
     host = current_host()
     for flag, kind, name in (("--reasoning-parser", PARSER, args.reasoning_parser),
                              ("--tool-call-parser", TOOL_PARSER, args.tool_call_parser)):
-        if name is None:
+        if name is None or (kind == PARSER and name.strip().lower() == "auto"):
             continue
         try:
             host.resolve(kind, name)
