@@ -314,9 +314,7 @@ def _by_response_template(template: dict[str, Any]) -> AutoChoice:
     if fmt.content_wrapper:
         what += f", content {fmt.content_wrapper[0]} ... {fmt.content_wrapper[1]}"
     if same:
-        return AutoChoice(None, parser_from_response_template(template),
-                          f"{what}; a parser built from it (same markers as installed: "
-                          f"{', '.join(c.name for c in same)})")
+        what += f" (same markers as installed: {', '.join(c.name for c in same)})"
     return AutoChoice(None, parser_from_response_template(template), f"{what}; a parser built from it")
 
 

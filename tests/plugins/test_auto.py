@@ -125,6 +125,7 @@ def test_response_template_wins_over_chat_template():
     tok = _tokenizer("tiny", response_template=template)
     choice = choose_parser(tok)
     assert choice.reason.startswith("response_template: reasoning_content <think> ... </think>")
+    assert choice.reason.endswith("; a parser built from it")
     assert "deepseek-r1" in choice.reason
     assert get_parser("auto", tok).parse("R</think>A", prompt_text="<think>\n") == ("R", "A")
     assert get_reasoner("auto", tok).is_reasoning_end(tok.encode("R</think>", add_special_tokens=False))
@@ -174,3 +175,10 @@ def test_regex_markers_are_refused():
     """A reasoning field with a real regex as its close cannot become a parser: the error says why."""
     with pytest.raises(ValueError, match="regular expression"):
         format_from_response_template({"fields": {"reasoning_content": {"open": "<t>", "close_pattern": "</t+>"}}})
+
+
+def test_export_unknown_name_lists_installed():
+    """export of a name nobody registered: exit 2 with the installed names."""
+    done = subprocess.run([sys.executable, "-m", "reasoning_plugins", "export", "deepseek-r3"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "deepseek-r1" in done.stderr
