@@ -9,8 +9,9 @@ Markers that are single tokens are matched by id once a stream has seen ids: the
 ordinary tokens is plain text, as the guided-decoding reasoner sees it. Engines send ids and text
 in two ways that look alike when a marker's id arrives: text that lags the ids (vLLM holding back
 the characters a stop string could still match) and text that never carries the marker at all
-(``skip_special_tokens=True``). An announced marker is therefore matched when its text arrives
-within ``ID_TEXT_WINDOW`` characters; otherwise it is placed where its id was.
+(``skip_special_tokens=True``), and both at once. An announced marker is therefore matched when
+its text arrives within ``ID_TEXT_WINDOW`` characters; otherwise it is placed where the text of
+the ids that followed it begins (exact at the end of the stream), or where its id arrived.
 """
 
 from __future__ import annotations
