@@ -268,6 +268,11 @@ class VllmMulti(Driver):
         return _whole(parser, ctx.request, text, problems)
 
 
+def _parse_text_with_request(subject: Subject, ctx: Context, text: str, problems: list[str] | None) -> Split:
+    """What a text-only engine expects: the parser's split of the text, with only the request."""
+    return _parse(subject.new_parser(), Context(ctx.label, request=ctx.request), text, None, problems)
+
+
 class Sglang(Driver):
     name = "sglang"
     summary = "text only, in increments of 1-6 deltas of varying size, then a final flush (finish())"
@@ -282,7 +287,7 @@ class Sglang(Driver):
         self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
         problems: list[str] | None = None,
     ) -> Split:
-        return _parse(subject.new_parser(), Context(ctx.label, request=ctx.request), text, None, problems)
+        return _parse_text_with_request(subject, ctx, text, problems)
 
 
 class Trtllm(Driver):
@@ -302,7 +307,7 @@ class Trtllm(Driver):
         self, subject: Subject, ctx: Context, text: str, ids: Sequence[int] | None = None,
         problems: list[str] | None = None,
     ) -> Split:
-        return _parse(subject.new_parser(), Context(ctx.label, request=ctx.request), text, None, problems)
+        return _parse_text_with_request(subject, ctx, text, problems)
 
 
 # FastDeploy derives model_status from the prompt; a context maps to one when it says where the
