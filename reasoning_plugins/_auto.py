@@ -250,14 +250,14 @@ def _generation_prompt(tokenizer: Any, **kwargs: Any) -> str | None:
 def _installed() -> list[_Candidate]:
     host = current_host()
     found = []
-    for order, entry in enumerate(host._entries[PARSER]):
+    for order, name in enumerate(host.names_in_order(PARSER)):
         try:
-            cls = host.resolve(PARSER, entry.name)
+            cls = host.resolve(PARSER, name)
         except ReasoningPluginsError:
             continue  # a duplicate or a failed plugin: `reasoning-plugins list` reports it
         fmt = getattr(cls, "format", None)
         if isinstance(fmt, ReasoningFormat):
-            found.append(_Candidate(entry.name, cls, fmt, order, []))
+            found.append(_Candidate(name, cls, fmt, order, []))
     return found
 
 

@@ -341,6 +341,16 @@ class PluginHost:
     def names(self, kind: str) -> list[str]:
         return sorted({entry.name for entry in self._entries[kind]})
 
+    def names_in_order(self, kind: str) -> list[str]:
+        """The names of ``kind`` (not their aliases) in the order they were registered.
+
+        Built-ins come first, then plugins by entry-point name, then registrations made at
+        run time; a name registered twice is listed once, where it was first registered.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"unknown plugin kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return list(dict.fromkeys(entry.name for entry in self._entries[kind]))
+
     def infos(self, kind: str) -> list[PluginInfo]:
         """Every registration of ``kind`` with its provider and status (lazy targets are imported).
 

@@ -90,7 +90,8 @@ def thinking_switch(request: Any, switches: Sequence[str]) -> bool | None:
     """The request's thinking on/off switch among ``switches``, or None when it sets none.
 
     Switch names: ``enable_thinking`` and ``thinking`` (``chat_template_kwargs``, or top level),
-    ``thinking_mode`` (``chat_template_kwargs.options.thinking_mode``: "open"/"close").
+    ``thinking_mode`` (``chat_template_kwargs.options.thinking_mode``: "open"/"close", as ERNIE
+    reads it, else ``chat_template_kwargs.thinking_mode``: "enabled"/"disabled", as MiniMax M3).
     """
     if request is None or not switches:
         return None
@@ -101,6 +102,8 @@ def thinking_switch(request: Any, switches: Sequence[str]) -> bool | None:
         if switch == "thinking_mode":
             options = kwargs.get("options")
             raw = options.get("thinking_mode") if isinstance(options, dict) else None
+            if raw is None:
+                raw = kwargs.get("thinking_mode")
         else:
             raw = kwargs.get(switch, request_field(request, switch))
         if raw is not None:

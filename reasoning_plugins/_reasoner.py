@@ -108,9 +108,9 @@ class DeclarativeReasoner(Reasoner):
         ids = marker_token_ids(tokenizer, fmt.markers)
         if fmt.end not in ids:
             raise MissingMarkerError(
-                f"{cls.__name__} needs {fmt.end!r} to be a single token, but "
-                f"{type(tokenizer).__name__} has no such token. Use a tokenizer of the model "
-                f"family this reasoner is for, or a reasoner that matches your model's markers."
+                f"{cls.__name__} needs its end marker {fmt.end!r} to be a single token, but the "
+                f"tokenizer {_tokenizer_label(tokenizer)} has no such token. Use a tokenizer of the "
+                f"model family this reasoner is for, or a reasoner that matches your model's markers."
             )
         prefix = encode_plain(tokenizer, cls.force_end_prefix) if cls.force_end_prefix else []
         return cls(
@@ -159,3 +159,16 @@ class DeclarativeReasoner(Reasoner):
     ) -> ReasoningTracker:
         resolved = self.resolve_mode(prompt_token_ids or (), request=request, mode=mode)
         return ReasoningTracker(self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved, self._is_blank)
+
+
+def _tokenizer_label(tokenizer: Any) -> str:
+    """The tokenizer's class, where it was loaded from and its size, as far as it says."""
+    label = type(tokenizer).__name__
+    source = getattr(tokenizer, "name_or_path", None)
+    if isinstance(source, str) and source:
+        label += f" {source!r}"
+    try:
+        size = len(tokenizer)
+    except TypeError:
+        return label
+    return f"{label} ({size:,} tokens)"

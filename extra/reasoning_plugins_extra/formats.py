@@ -132,3 +132,53 @@ APERTUS = ReasoningFormat(start="<|inner_prefix|>", end="<|inner_suffix|>", star
 # built-in `ernie-x1` (</think> only, content in <response>...</response>, <tool_call> ends
 # reasoning), reused as declared there.
 ERNIE45 = ERNIE_X1_FORMAT
+
+# IBM Granite 4.2 thinking (both engines' `granite_thinking_parser`): Nemotron v3's layout
+# (<think>/</think>, enable_thinking on by default, <tool_call> ends reasoning). Both engines
+# strip the newlines that open the content (the template writes "\n</think>\n"); we keep
+# whitespace exactly, as for Qwen3, which also keeps `auto` from finding Qwen3-style templates
+# ambiguous between the two.
+GRANITE_THINKING = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
+                                   default_mode=Mode.REASONING, switches=("enable_thinking",),
+                                   implicit_ends=("<tool_call>",))
+
+# MiniMax M3: <mm:think>...</mm:think>. chat_template_kwargs.thinking_mode="enabled" makes the
+# template prefill <mm:think>; otherwise the model opens it itself when it chooses to think
+# (adaptive), so its first words decide. Both engines drop a stray </mm:think> that opens a
+# non-thinking reply (earlier turns are rendered with one); not declared yet (needs core support).
+MINIMAX_M3 = ReasoningFormat(start="<mm:think>", end="</mm:think>", start_in_output=True,
+                             default_mode=Mode.AWAIT_START, switches=("thinking_mode",))
+
+# DeepSeek V4 / V4.1: <think>/</think> prefilled by the encoder (<think> when thinking,
+# </think> in chat mode); thinking on unless `thinking`/`enable_thinking` turn it off (vLLM and
+# the V4 encoder; SGLang thinks only with thinking=true). The DSML tool-call opener inside
+# reasoning ends it in vLLM; it is several tokens while </think> is one, so it is NOT declared
+# yet (needs core support), nor is reasoning_effort="none" (which vLLM reads as thinking off).
+DEEPSEEK_V4 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASONING,
+                              switches=("thinking", "enable_thinking"))
+
+# Poolside v1 (Laguna): Qwen3's <think> tokens, thinking off unless enable_thinking=true (the
+# template's default; SGLang) or thinking=true (vLLM reads both, through its DeepSeek V3 parser).
+POOLSIDE_V1 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
+                              default_mode=Mode.CONTENT, switches=("enable_thinking", "thinking"))
+
+# OpenBMB MiniCPM-V (vLLM's `minicpmv`): Qwen3's layout and tool calls, thinking on unless
+# enable_thinking=false. vLLM also rewrites newlines the tokenizer decodes as "\\n" and drops a
+# stray <think>...</think> when thinking is off; neither is a reasoning format: not done here.
+MINICPMV = QWEN3
+
+# Sber GigaChat 3.5 (SGLang's `gigachat35`, its DeepSeek-R1 detector): reasoning first, split at
+# </think>; a written <think> is removed.
+GIGACHAT35 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING)
+
+# Preferred Networks PLaMo 3 (vLLM's `plamo3`): the markers are ordinary text split into several
+# tokens; thinking on unless enable_thinking=false, and a tool-request block opened inside
+# reasoning ends it.
+PLAMO3 = ReasoningFormat(start="<|plamo:begin_think:plamo|>", end="<|plamo:end_think:plamo|>",
+                         start_in_output=True, default_mode=Mode.REASONING, switches=("enable_thinking",),
+                         implicit_ends=("<|plamo:begin_tool_requests:plamo|>",))
+
+# IQuest Q1 (SGLang's `iquest_q1`): <think>/</think>, reasoning first (a written <think> is
+# removed); thinking on unless `thinking` or `enable_thinking` turns it off.
+IQUEST_Q1 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
+                            switches=("thinking", "enable_thinking"))

@@ -29,6 +29,16 @@ FAMILIES = {
     "apertus": (formats.APERTUS, ("apertus2509",)),
     "ernie45": (formats.ERNIE45, ()),
 }
+FAMILIES.update({
+    "granite-thinking": (formats.GRANITE_THINKING, ("granite-thinking-parser",)),
+    "minimax-m3": (formats.MINIMAX_M3, ()),
+    "deepseek-v4": (formats.DEEPSEEK_V4, ("deepseek-v41",)),
+    "poolside-v1": (formats.POOLSIDE_V1, ()),
+    "minicpmv": (formats.MINICPMV, ()),
+    "gigachat35": (formats.GIGACHAT35, ()),
+    "plamo3": (formats.PLAMO3, ()),
+    "iquest-q1": (formats.IQUEST_Q1, ()),
+})
 
 
 def _class_name(name: str, suffix: str) -> str:
@@ -40,12 +50,13 @@ PARSERS = {
     for name, (fmt, _aliases) in FAMILIES.items()
 }
 # A reasoner works on token ids, so it needs the end marker to be one token: Granite's plain-text
-# markers are not, nor are OLMo 3's (<think> is ordinary text there), and they get no reasoner (guided decoding then starts at the first token).
-TEXT_MARKERS_ONLY = {"granite", "olmo3"}
-# Thinking off by default (DeepSeek V3, EXAONE 4): a reasoner's extract_content_ids without the
-# request counts everything as content, which the conformance check of the forced end rejects;
+# markers are not, nor are OLMo 3's (<think> is ordinary text there) or PLaMo 3's, and they get no
+# reasoner (guided decoding then starts at the first token).
+TEXT_MARKERS_ONLY = {"granite", "olmo3", "plamo3"}
+# Thinking off by default (DeepSeek V3, EXAONE 4, Poolside v1): a reasoner's extract_content_ids
+# without the request counts everything as content, which the conformance check of the forced end rejects;
 # these get no reasoner until the core passes the mode there (needs core support).
-NO_REASONER = TEXT_MARKERS_ONLY | {"deepseek-v3", "exaone4"}
+NO_REASONER = TEXT_MARKERS_ONLY | {"deepseek-v3", "exaone4", "poolside-v1"}
 REASONERS = {
     name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), {"format": fmt, "__module__": __name__})
     for name, (fmt, _aliases) in FAMILIES.items()
