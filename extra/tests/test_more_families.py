@@ -174,3 +174,29 @@ def test_granite_thinking_reasoner_ends_at_a_tool_call_token():
     assert [tracker.feed(t) for t in word] == [True] * len(word)
     assert tracker.feed(151657) is False and not tracker.in_reasoning
     assert reasoner.extract_content_ids([*word, 151657, 7]) == [151657, 7]
+
+
+def test_minimax_m3_reasoner_waits_for_the_model_to_open_thinking():
+    """With <mm:think> and </mm:think> as single tokens (added to Qwen's vocabulary, as in M3's own
+    tokenizer) the reasoner follows the model's choice, and thinking_mode="enabled" opens reasoning."""
+    from conformance.tokenizers import qwen_tokenizer
+
+    try:
+        tokenizer = qwen_tokenizer(("<mm:think>", "</mm:think>"))
+    except TokenizerUnavailable as exc:
+        pytest.skip(str(exc))
+    reasoner = get_reasoner("minimax-m3", tokenizer)
+    start, end = reasoner.start_token_id, reasoner.end_token_id
+    assert tokenizer.convert_ids_to_tokens([start, end]) == ["<mm:think>", "</mm:think>"]
+    thought = tokenizer.encode("<mm:think>Hmm.</mm:think>{}", add_special_tokens=False)
+    tracker = reasoner.start([])
+    roles = [tracker.feed(t) for t in thought]
+    assert roles == [True] * (thought.index(end) + 1) + [False] * (len(thought) - thought.index(end) - 1)
+    direct = tokenizer.encode("{}", add_special_tokens=False)
+    tracker = reasoner.start([])
+    assert [tracker.feed(t) for t in direct] == [False] * len(direct)
+    enabled = reasoner.start([], request={"chat_template_kwargs": {"thinking_mode": "enabled"}})
+    assert enabled.in_reasoning and enabled.feed(direct[0]) is True
+    parser = get_parser("minimax-m3", tokenizer)
+    assert parser.parse("<mm:think>Hmm.</mm:think>{}", token_ids=thought) == ("Hmm.", "{}")
+    assert stream(parser, token_deltas(tokenizer, "<mm:think>Hmm.</mm:think>{}")) == ("Hmm.", "{}")
