@@ -39,6 +39,7 @@ CASES = [
     # MiniCPM-V: Qwen3's layout, thinking on by default
     ("minicpmv", "<think>\nr\n</think>\n\nc", None, ("\nr\n", "\n\nc")),
     ("minicpmv", "c", OFF, (None, "c")),
+    ("minicpmv", "r</think>c", ON, ("r", "c")),
     # GigaChat 3.5: DeepSeek-R1's layout, no switch
     ("gigachat35", "<think>r</think> c ", None, ("r", " c ")),
     ("gigachat35", "r\n</think>\n\nc", OFF, ("r\n", "\n\nc")),
@@ -47,6 +48,7 @@ CASES = [
     ("plamo3", "<|plamo:begin_think:plamo|>\nr\n<|plamo:end_think:plamo|>\nc", None, ("\nr\n", "\nc")),
     ("plamo3", "r<|plamo:end_think:plamo|>c", None, ("r", "c")),
     ("plamo3", "c", OFF, (None, "c")),
+    ("plamo3", " r <|plamo:end_think:plamo|> c ", ON, (" r ", " c ")),
     # IQuest Q1: on unless `thinking` or `enable_thinking` turns it off
     ("iquest-q1", "<think>r</think>c", None, ("r", "c")),
     ("iquest_q1", " r </think> c", None, (" r ", " c")),
