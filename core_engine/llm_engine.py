@@ -58,7 +58,7 @@ class LLMEngine:
         self.pool = KVPool(layout, num_blocks, block_size, self.device)
         self.allocator = BlockAllocator(num_blocks, block_size)
         self.scheduler = Scheduler(self.allocator, config.max_num_seqs, config.max_num_batched_tokens)
-        self.runner = ModelRunner(self.model, self.pool, self.device, loaded.dtype)
+        self.runner = ModelRunner(self.model, self.pool, self.device, loaded.dtype, loaded.sliding_windows)
         self.text_table = TokenTextTable(self.tokenizer, self.vocab_size)
         parser_name = config.reasoning_parser
         if parser_name is None and config.model is None:

@@ -12,8 +12,10 @@ from .scheduler import ScheduledBatch
 
 
 class ModelRunner:
-    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device, dtype: torch.dtype,
+                 sliding_windows: tuple[int, ...] = ()) -> None:
         self.model = model
+        self.sliding_windows = sliding_windows
         self.pool = pool
         self.device = device
         self.dtype = dtype
@@ -39,7 +41,7 @@ class ModelRunner:
                 positions.append(pos)
                 slots.append(request.blocks[pos // bs] * bs + pos % bs)
             groups.append(build_group(0, [1] * num_decode, positions[:], [r.blocks for r in decode], bs,
-                                      self.query_groups, self.dtype, self.device))
+                                      self.query_groups, self.dtype, self.device, self.sliding_windows))
         first = num_decode
         for group in _prefill_groups(counts[num_decode:]):
             prefill = requests[first:first + len(group)]
@@ -52,7 +54,7 @@ class ModelRunner:
                 blocks = request.blocks
                 slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
             groups.append(build_group(len(ids) - sum(group), group, starts, [r.blocks for r in prefill], bs,
-                                      self.query_groups, self.dtype, self.device))
+                                      self.query_groups, self.dtype, self.device, self.sliding_windows))
             first += len(group)
         ends = list(itertools.accumulate(counts))
         last_index = [ends[row] - 1 for row in sample_rows]

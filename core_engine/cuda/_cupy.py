@@ -20,6 +20,21 @@ def _cupy() -> Any:
         return None
 
 
+def cupy_problem() -> str | None:
+    """Why the CuPy kernels cannot run (what is missing and how to install it), or None."""
+    try:
+        import cupy
+    except ImportError:
+        return ("CuPy is not installed, and the engine's GPU kernels need it: pip install "
+                "'reasoning-plugins[cuda]' (cupy-cuda12x)")
+    try:
+        if not cupy.cuda.is_available():
+            return "CuPy is installed but sees no CUDA device (check the NVIDIA driver and CUDA_VISIBLE_DEVICES)"
+    except Exception as exc:  # noqa: BLE001 - report any runtime failure as the reason
+        return f"CuPy is installed but cannot use CUDA ({type(exc).__name__}: {exc}); reinstall cupy-cuda12x"
+    return None
+
+
 def cupy_available() -> bool:
     """True when CuPy is installed and sees a CUDA device."""
     return _cupy() is not None
