@@ -68,7 +68,8 @@ class LLMEngine:
         self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
         self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids,
                                        self.reasoner.force_end_token_ids if self.reasoner else None,
-                                       config.max_num_seqs)
+                                       config.max_num_seqs, getattr(self.reasoner, "start_token_id", None),
+                                       getattr(self.reasoner, "implicit_end_ids", ()))
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.requests: dict[str, Request] = {}
 
