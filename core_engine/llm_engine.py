@@ -48,9 +48,11 @@ class LLMEngine:
         self.eos_token_ids = loaded.eos_token_ids
         layout = KVLayout.from_config(self.model.config, loaded.dtype)
         block_size = config.kv_block_size
-        num_blocks = config.num_kv_blocks or auto_num_blocks(layout, block_size, config.max_num_seqs,
-                                                             self.max_model_len, self.device,
-                                                             config.kv_cache_memory_bytes)
+        num_blocks = config.num_kv_blocks or auto_num_blocks(
+            layout, block_size, config.max_num_seqs, self.max_model_len, self.device, config.kv_cache_memory_bytes,
+            max_num_batched_tokens=config.max_num_batched_tokens,
+            query_groups=self.model.config.get_text_config().num_attention_heads // layout.num_kv_heads,
+            num_windows=len(loaded.sliding_windows))
         if num_blocks * block_size < self.max_model_len:
             raise ValueError(f"num_kv_blocks={num_blocks} x kv_block_size={block_size} holds fewer tokens than "
                              f"max_model_len={self.max_model_len}; raise num_kv_blocks or lower max_model_len")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,11 +97,16 @@ def check_model_dir(path: Path) -> None:
 def resolve_device(device: str) -> torch.device:
     """The torch device for ``device``; an explicit CUDA device must be usable with its CuPy kernels.
 
-    ``auto`` picks CUDA when torch sees a GPU (the CuPy kernels are then used if CuPy is installed,
-    their torch fallbacks otherwise); ``cuda`` / ``cuda:N`` without a usable GPU or without CuPy is
-    an error naming what is missing and how to install it.
+    ``auto`` takes the ``CORE_ENGINE_DEVICE`` environment variable when it is set (the test suite
+    sets ``cpu``: its references are float32 CPU results), else CUDA when torch sees a GPU (the CuPy
+    kernels are then used if CuPy is installed, their torch fallbacks otherwise); ``cuda`` /
+    ``cuda:N`` without a usable GPU or without CuPy is an error naming what is missing and how to
+    install it.
     """
     if device == "auto":
+        chosen = os.environ.get("CORE_ENGINE_DEVICE", "").strip()
+        if chosen and chosen != "auto":
+            return resolve_device(chosen)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda"):
         problem = cuda_problem(device)
