@@ -225,6 +225,12 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
     logger.info("loaded %s: %.2fM parameters, %s on %s, vocabulary %d, context %d tokens, in %.1fs",
                 name, params / 1e6, str(torch_dtype).removeprefix("torch."), torch_device, vocab_size,
                 context, time.perf_counter() - started)
+    eos_ids = _eos_ids(path, tokenizer, config)
+    outside = [i for i in eos_ids if i >= vocab_size]
+    if outside:
+        logger.warning("ignoring end-of-sequence id(s) %s: outside the model's vocabulary of %d",
+                       ", ".join(map(str, outside)), vocab_size)
+        eos_ids = [i for i in eos_ids if i < vocab_size]
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, path=path,
-                       eos_token_ids=_eos_ids(path, tokenizer, config), vocab_size=vocab_size,
+                       eos_token_ids=eos_ids, vocab_size=vocab_size,
                        max_model_len=int(context), device=torch_device, dtype=torch_dtype, sliding_windows=windows)
