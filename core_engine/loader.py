@@ -124,7 +124,7 @@ def cuda_problem(device: str) -> str | None:
                 "(pip install torch --index-url https://download.pytorch.org/whl/cu126) or use device='cpu'")
     if not torch.cuda.is_available():
         return ("torch (CUDA " + str(torch.version.cuda) + ") sees no usable GPU (no device, or the NVIDIA driver is "
-                "missing or too old; check nvidia-smi and CUDA_VISIBLE_DEVICES) ; use device='cpu'")
+                "missing or too old; check nvidia-smi and CUDA_VISIBLE_DEVICES); use device='cpu'")
     index = torch.device(device).index
     if index is not None and index >= torch.cuda.device_count():
         return f"only {torch.cuda.device_count()} CUDA device(s) are visible (cuda:0 ...); pick one of them"

@@ -79,6 +79,10 @@ def probe_attention(model: torch.nn.Module, device: torch.device, dtype: torch.d
     for call in probe.calls:
         by_layer.setdefault(call.layer_idx, []).append(call)
     expected = set(range(layout.num_layers))
+    if not probe.calls:
+        raise UnsupportedModelError(f"{kind}: no layer calls transformers' AttentionInterface (the model computes "
+                                    f"attention in its own code, e.g. with ALiBi biases), so core_engine cannot page "
+                                    f"its keys and values; {_INSTEAD}")
     if set(by_layer) != expected or any(len(calls) != 1 for calls in by_layer.values()):
         missing = sorted(expected - {k for k in by_layer if k is not None})
         detail = (f"layers {missing} never call the attention (state-space or linear-attention layers)" if missing

@@ -108,6 +108,8 @@ REFUSED: dict[str, tuple[str, dict[str, Any], str]] = {
                                     "n_routed_experts": 2, "num_experts_per_tok": 1, "first_k_dense_replace": 2,
                                     "n_group": 1, "topk_group": 1, "moe_intermediate_size": 32},
                     "kv_lora_rank=32"),
+    # BLOOM adds ALiBi biases in its own attention code, outside transformers' AttentionInterface.
+    "bloom": ("bloom", {"n_layer": 2, "n_head": 4, "hidden_size": 64}, "(AttentionInterface|probe forward pass)"),
 }
 
 
