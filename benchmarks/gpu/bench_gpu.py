@@ -224,7 +224,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-TERMS = (("attention gather", ("index_select",)),
+TERMS = (("attention gather", ("index_select", "indexselect")),
          ("attention (sdpa)", ("attention", "sdpa", "fmha", "flash")),
          ("matrix products", ("gemm", "matmul", "aten::mm", "addmm", "aten::linear", "cublas", "cutlass", "nvjet")))
 
@@ -253,11 +253,20 @@ def largest_decode_term(sizes: Sizes, engine: Any) -> list[Row]:
         engine.abort(request_id)
     terms = dict.fromkeys([t for t, _ in TERMS] + ["other kernels"], 0.0)
     busy = 0.0
+    from torch.autograd import DeviceType
+
     for event in prof.key_averages():
-        device_us = getattr(event, "self_device_time_total", 0.0) if sizes.device == "cuda" else event.self_cpu_time_total
+        # On a GPU only kernel events count (an aten op's device time repeats its kernels'); on the
+        # CPU the aten ops' own time stands in for them.
+        if sizes.device == "cuda":
+            if event.device_type != DeviceType.CUDA:
+                continue
+            device_us = event.self_device_time_total
+        else:
+            if not event.key.startswith("aten::"):
+                continue
+            device_us = event.self_cpu_time_total
         if not device_us:
-            continue
-        if sizes.device != "cuda" and not event.key.startswith("aten::"):
             continue
         seconds = device_us / 1e6 / steps
         name = event.key.lower()
