@@ -32,13 +32,18 @@ class GuidedPhase(IntEnum):
 class GuidedState:
     """One request's position in its constrained part."""
 
-    __slots__ = ("matcher", "prefix_ids", "suffix_ids", "phase")
+    __slots__ = ("matcher", "prefix_ids", "suffix_ids", "phase", "tokens_before_decision", "implicit_end_allowed")
 
     def __init__(self, matcher: Any, prefix_ids: list[int], suffix_ids: list[int]) -> None:
         self.matcher = matcher
         self.prefix_ids = prefix_ids
         self.suffix_ids = suffix_ids
         self.phase = GuidedPhase.PREFIX
+        # Whitespace tokens the grammar accepted while the output could still open reasoning; taken
+        # back from the matcher if the start marker follows.
+        self.tokens_before_decision = 0
+        # Which of the reasoner's implicit-end markers may begin the content (None: not yet asked).
+        self.implicit_end_allowed: frozenset[int] | None = None
 
 
 class GuidedDecoding:

@@ -22,6 +22,10 @@ class KVLayout:
         """Bytes of K and V one token occupies across all layers."""
         return 2 * self.num_layers * self.num_kv_heads * self.head_dim * torch.empty((), dtype=self.dtype).element_size()
 
+    @property
+    def element_size(self) -> int:
+        return torch.empty((), dtype=self.dtype).element_size()
+
     @classmethod
     def from_config(cls, config: object, dtype: torch.dtype) -> KVLayout:
         text_config = getattr(config, "get_text_config", lambda: config)()
@@ -80,18 +84,49 @@ class KVPool:
         """Reusable ``[num_blocks, block_size * kv_heads * head_dim]`` buffers for gathered K and V rows.
 
         One layer's gathered blocks are consumed before the next gather, so every layer and attention
-        group shares the same two buffers; they grow to the largest request seen and stay.
+        group shares the same two buffers; they grow to the largest group seen and stay, never past
+        the pool's own block count (the model runner splits groups to stay within it), which is what
+        ``attention_scratch_bytes`` counts.
         """
+        if num_blocks > self.num_blocks:
+            raise ValueError(f"an attention group gathers {num_blocks} blocks, more than the pool's {self.num_blocks}")
         if self._gather_k.shape[0] < num_blocks:
-            size = max(num_blocks, 2 * self._gather_k.shape[0])
+            size = min(max(num_blocks, 2 * self._gather_k.shape[0]), self.num_blocks)
             self._gather_k = self._gather_k.new_empty((size, self._gather_k.shape[1]))
             self._gather_v = self._gather_v.new_empty((size, self._gather_v.shape[1]))
         return self._gather_k[:num_blocks], self._gather_v[:num_blocks]
 
 
+def attention_scratch_bytes(layout: KVLayout, block_size: int, num_blocks: int, max_num_seqs: int,
+                            max_num_batched_tokens: int, max_model_len: int, query_groups: int,
+                            num_windows: int = 0) -> int:
+    """Peak bytes of the attention's working memory next to a pool of ``num_blocks`` blocks.
+
+    * gathered K and V of one attention group: at most the pool's blocks of one layer (groups are
+      split to stay within it), ``2 x num_blocks x block_size x kv_heads x head_dim`` elements;
+    * the additive masks of one step, one per distinct sliding window plus the full one: decode
+      masks have one row per request (at most ``max_num_seqs``), prefill masks ``query_groups`` rows
+      per padded query token (padding at most doubles the step's ``max_num_batched_tokens``), and
+      both at most ``max_model_len`` rounded up to whole blocks as columns.
+
+    The attention scores are not materialised: ``scaled_dot_product_attention``'s fused kernels
+    (flash attention on CPU, memory-efficient attention on CUDA) tile them.
+    """
+    size = layout.element_size
+    gathered = 2 * num_blocks * block_size * layout.num_kv_heads * layout.head_dim * size
+    context = -(-max_model_len // block_size) * block_size
+    decode_mask = max_num_seqs * context * size
+    prefill_mask = 2 * max_num_batched_tokens * query_groups * context * size
+    return gathered + (1 + num_windows) * (decode_mask + prefill_mask)
+
+
 def auto_num_blocks(layout: KVLayout, block_size: int, max_num_seqs: int, max_model_len: int,
-                    device: torch.device, memory_bytes: int | None) -> int:
-    """Enough blocks for every sequence at full length, capped by a memory budget."""
+                    device: torch.device, memory_bytes: int | None, *, max_num_batched_tokens: int = 2048,
+                    query_groups: int = 1, num_windows: int = 0) -> int:
+    """Enough blocks for every sequence at full length, capped by a memory budget.
+
+    The budget covers the pool and the attention's scratch memory (``attention_scratch_bytes``).
+    """
     wanted = max_num_seqs * -(-max_model_len // block_size)
     if memory_bytes is None:
         if device.type == "cuda":
@@ -99,11 +134,22 @@ def auto_num_blocks(layout: KVLayout, block_size: int, max_num_seqs: int, max_mo
             memory_bytes = int(free * 0.8)
         else:
             memory_bytes = 1 << 30
-    affordable = memory_bytes // (layout.bytes_per_token * block_size)
+
+    def scratch(blocks: int) -> int:
+        return attention_scratch_bytes(layout, block_size, blocks, max_num_seqs, max_num_batched_tokens,
+                                       max_model_len, query_groups, num_windows)
+
+    fixed = scratch(0)
+    per_block = layout.bytes_per_token * block_size + scratch(1) - fixed
+    affordable = max(0, memory_bytes - fixed) // per_block
     blocks = min(wanted, affordable)
     needed_for_one = -(-max_model_len // block_size)
     if blocks < needed_for_one:
-        raise ValueError(f"the KV memory budget ({memory_bytes} bytes) holds {blocks} blocks, fewer than the "
-                         f"{needed_for_one} one full-length sequence needs; raise kv_cache_memory_bytes or lower "
-                         "max_model_len")
+        raise ValueError(f"the KV memory budget ({memory_bytes} bytes) holds {blocks} blocks after "
+                         f"{fixed} bytes of attention masks, fewer than the {needed_for_one} one full-length "
+                         "sequence needs; raise kv_cache_memory_bytes, or lower max_model_len or "
+                         "max_num_batched_tokens")
+    logger.info("KV budget: %d bytes = %d blocks x %d bytes (KV %d + attention scratch %d) + %d bytes of masks",
+                memory_bytes, blocks, per_block, layout.bytes_per_token * block_size,
+                per_block - layout.bytes_per_token * block_size, fixed)
     return int(blocks)

@@ -48,9 +48,11 @@ class LLMEngine:
         self.eos_token_ids = loaded.eos_token_ids
         layout = KVLayout.from_config(self.model.config, loaded.dtype)
         block_size = config.kv_block_size
-        num_blocks = config.num_kv_blocks or auto_num_blocks(layout, block_size, config.max_num_seqs,
-                                                             self.max_model_len, self.device,
-                                                             config.kv_cache_memory_bytes)
+        num_blocks = config.num_kv_blocks or auto_num_blocks(
+            layout, block_size, config.max_num_seqs, self.max_model_len, self.device, config.kv_cache_memory_bytes,
+            max_num_batched_tokens=config.max_num_batched_tokens,
+            query_groups=self.model.config.get_text_config().num_attention_heads // layout.num_kv_heads,
+            num_windows=len(loaded.sliding_windows))
         if num_blocks * block_size < self.max_model_len:
             raise ValueError(f"num_kv_blocks={num_blocks} x kv_block_size={block_size} holds fewer tokens than "
                              f"max_model_len={self.max_model_len}; raise num_kv_blocks or lower max_model_len")
@@ -58,7 +60,7 @@ class LLMEngine:
         self.pool = KVPool(layout, num_blocks, block_size, self.device)
         self.allocator = BlockAllocator(num_blocks, block_size)
         self.scheduler = Scheduler(self.allocator, config.max_num_seqs, config.max_num_batched_tokens)
-        self.runner = ModelRunner(self.model, self.pool, self.device, loaded.dtype)
+        self.runner = ModelRunner(self.model, self.pool, self.device, loaded.dtype, loaded.sliding_windows)
         self.text_table = TokenTextTable(self.tokenizer, self.vocab_size)
         parser_name = config.reasoning_parser
         if parser_name is None and config.model is None:
@@ -68,7 +70,8 @@ class LLMEngine:
         self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
         self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids,
                                        self.reasoner.force_end_token_ids if self.reasoner else None,
-                                       config.max_num_seqs)
+                                       config.max_num_seqs, getattr(self.reasoner, "start_token_id", None),
+                                       getattr(self.reasoner, "implicit_end_ids", ()))
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.requests: dict[str, Request] = {}
 

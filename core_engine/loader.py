@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .attention import ATTN_IMPLEMENTATION
+from .model_support import UnsupportedModelError, check_config, probe_attention
 
 logger = logging.getLogger("core_engine")
 
@@ -41,6 +45,7 @@ class LoadedModel:
     max_model_len: int
     device: torch.device
     dtype: torch.dtype
+    sliding_windows: tuple[int, ...] = ()   # distinct sliding windows of the model's layers
 
 
 def find_gguf(path: Path) -> tuple[Path, str | None]:
@@ -90,11 +95,43 @@ def check_model_dir(path: Path) -> None:
 
 
 def resolve_device(device: str) -> torch.device:
+    """The torch device for ``device``; an explicit CUDA device must be usable with its CuPy kernels.
+
+    ``auto`` takes the ``CORE_ENGINE_DEVICE`` environment variable when it is set (the test suite
+    sets ``cpu``: its references are float32 CPU results), else CUDA when torch sees a GPU (the CuPy
+    kernels are then used if CuPy is installed, their torch fallbacks otherwise); ``cuda`` /
+    ``cuda:N`` without a usable GPU or without CuPy is an error naming what is missing and how to
+    install it.
+    """
     if device == "auto":
+        chosen = os.environ.get("CORE_ENGINE_DEVICE", "").strip()
+        if chosen and chosen != "auto":
+            return resolve_device(chosen)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device {device!r} was requested but CUDA is not available; use device='cpu' or 'auto'")
+    if device.startswith("cuda"):
+        problem = cuda_problem(device)
+        if problem:
+            raise ModelLoadError(f"device {device!r} was requested but {problem}")
     return torch.device(device)
+
+
+def cuda_problem(device: str) -> str | None:
+    """What is missing for ``device`` (``cuda`` or ``cuda:N``) to run the engine, or None."""
+    from .cuda import cupy_problem
+
+    if torch.version.cuda is None:
+        return (f"the installed torch {torch.__version__} is a CPU-only build; install a CUDA build of torch "
+                "(pip install torch --index-url https://download.pytorch.org/whl/cu126) or use device='cpu'")
+    if not torch.cuda.is_available():
+        return ("torch (CUDA " + str(torch.version.cuda) + ") sees no usable GPU (no device, or the NVIDIA driver is "
+                "missing or too old; check nvidia-smi and CUDA_VISIBLE_DEVICES); use device='cpu'")
+    index = torch.device(device).index
+    if index is not None and index >= torch.cuda.device_count():
+        return f"only {torch.cuda.device_count()} CUDA device(s) are visible (cuda:0 ...); pick one of them"
+    problem = cupy_problem()
+    if problem:
+        return problem + "; or use device='auto' to run the torch fallbacks of the GPU kernels"
+    return None
 
 
 def resolve_dtype(dtype: str, device: torch.device, config_dtype: Any) -> torch.dtype:
@@ -151,6 +188,10 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, **extra)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"could not read the config or tokenizer in {str(path)!r}: {exc}") from exc
+    try:
+        check_config(config)
+    except UnsupportedModelError as exc:
+        raise ModelLoadError(f"{str(path)!r} cannot be served by core_engine: {exc}") from exc
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device, getattr(config, "dtype", None))
     try:
@@ -160,6 +201,14 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
     model.to(torch_device)
     model.eval()
     model.set_attn_implementation(attn_implementation)
+    windows: tuple[int, ...] = ()
+    if attn_implementation == ATTN_IMPLEMENTATION:
+        try:
+            windows = probe_attention(model, torch_device, torch_dtype)
+        except UnsupportedModelError as exc:
+            raise ModelLoadError(f"{str(path)!r} cannot be served by core_engine: {exc}") from exc
+    if windows:
+        logger.info("sliding-window attention: window(s) %s", ", ".join(map(str, windows)))
     params = sum(p.numel() for p in model.parameters())
     if torch_device.type == "cpu":
         if num_threads is None and params < _SMALL_MODEL_PARAMS:
@@ -176,6 +225,12 @@ def load_model(path: Path, *, device: str, dtype: str, attn_implementation: str,
     logger.info("loaded %s: %.2fM parameters, %s on %s, vocabulary %d, context %d tokens, in %.1fs",
                 name, params / 1e6, str(torch_dtype).removeprefix("torch."), torch_device, vocab_size,
                 context, time.perf_counter() - started)
+    eos_ids = _eos_ids(path, tokenizer, config)
+    outside = [i for i in eos_ids if i >= vocab_size]
+    if outside:
+        logger.warning("ignoring end-of-sequence id(s) %s: outside the model's vocabulary of %d",
+                       ", ".join(map(str, outside)), vocab_size)
+        eos_ids = [i for i in eos_ids if i < vocab_size]
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, path=path,
-                       eos_token_ids=_eos_ids(path, tokenizer, config), vocab_size=vocab_size,
-                       max_model_len=int(context), device=torch_device, dtype=torch_dtype)
+                       eos_token_ids=eos_ids, vocab_size=vocab_size,
+                       max_model_len=int(context), device=torch_device, dtype=torch_dtype, sliding_windows=windows)

@@ -1,15 +1,25 @@
 """Per-request logits processing around sampling: reasoning budget, then guided decoding.
 
-Before sampling, each row is resolved to one of: a forced token (a reasoning budget ran out, or a
-guided prefix/suffix is being written), a grammar-masked row (the request has left reasoning and has
-a grammar), or a free row. A request with a grammar cannot end (end-of-sequence is masked) before its
-grammar is complete, so it does not stop while still reasoning. After sampling, the chosen token is fed to the reasoner's tracker and, for
-masked rows only, to the grammar.
+Before sampling, each row is resolved to a forced token (a reasoning budget ran out, or a guided
+prefix/suffix is being written) or to a ``Gate``: the grammar's mask once the request has left
+reasoning; while the output may still open reasoning with a start marker (a hybrid format in
+await-start mode), the grammar's mask plus the start marker, since the first word is either that
+marker or the grammar's first token; inside reasoning, every token except implicit end markers
+(e.g. ERNIE's ``<tool_call>``) that the grammar could not begin with. A budget spent before reasoning
+opened bans the start marker instead of forcing the end marker, which would be content there. A
+request with a grammar cannot end (end-of-sequence is masked) before its grammar is complete. After
+sampling, the chosen token is fed to the reasoner's tracker and, when it is content, to the
+grammar: whitespace sampled before the decision is fed too and taken back if the start marker
+follows, and an implicit end marker that begins the content is the grammar's first token.
 """
 
 from __future__ import annotations
 
 import torch
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
 
 from .cuda import apply_token_bitmask_
 from .guided import GuidedDecoding, GuidedPhase
@@ -19,10 +29,12 @@ from .sampler import sample
 
 class LogitsPipeline:
     def __init__(self, guided: GuidedDecoding, eos_token_ids: list[int], force_end_token_ids: list[int] | None,
-                 max_rows: int) -> None:
+                 max_rows: int, start_token_id: int | None = None, implicit_end_ids: Iterable[int] = ()) -> None:
         self.guided = guided
         self.eos_token_ids = eos_token_ids
         self.force_end_token_ids = force_end_token_ids or []
+        self.start_token_id = start_token_id
+        self.implicit_end_ids = sorted(set(implicit_end_ids))
         self._bitmask: torch.Tensor | None = None
         self._max_rows = max_rows
 
@@ -33,7 +45,10 @@ class LogitsPipeline:
         tracker = request.tracker
         if tracker is not None and tracker.in_reasoning:
             budget = request.params.reasoning_max_tokens
-            if budget is not None and request.reasoning_tokens >= budget and self.force_end_token_ids:
+            # While the output may still open reasoning nothing is forced (the end marker would be
+            # content there): a spent budget bans the start marker instead, see _gate.
+            if (budget is not None and request.reasoning_tokens >= budget and self.force_end_token_ids
+                    and not _awaiting_start(tracker)):
                 request.forced.extend(self.force_end_token_ids)
                 return request.forced.popleft()
             return None
@@ -51,21 +66,37 @@ class LogitsPipeline:
             return self.eos_token_ids[0] if self.eos_token_ids else None
         return None
 
+    def _gate(self, request: Request) -> Gate:
+        """How the next sampled token of ``request`` is constrained."""
+        tracker, guided = request.tracker, request.guided
+        if guided is not None and guided.phase is GuidedPhase.DONE:
+            return Gate.FREE
+        if tracker is not None and _awaiting_start(tracker):
+            budget = request.params.reasoning_max_tokens
+            spent = budget is not None and request.reasoning_tokens >= budget
+            if guided is not None:
+                return Gate.GRAMMAR_OR_START if not spent and self.start_token_id is not None else Gate.GRAMMAR_FIRST
+            return Gate.NO_START if spent and self.start_token_id is not None else Gate.FREE
+        if tracker is not None and tracker.in_reasoning:
+            return Gate.REASONING if guided is not None and self.implicit_end_ids else Gate.FREE
+        if guided is not None and guided.phase is GuidedPhase.GRAMMAR:
+            return Gate.GRAMMAR
+        return Gate.FREE
+
     def next_tokens(self, logits: torch.Tensor, requests: list[Request], generator: torch.Generator) -> list[int]:
         forced: list[int | None] = [self._forced_token(r) for r in requests]
-        masked_rows = [row for row, r in enumerate(requests) if forced[row] is None and r.guided is not None
-                       and r.guided.phase is GuidedPhase.GRAMMAR and not (r.tracker is not None
-                                                                          and r.tracker.in_reasoning)]
+        gates = [Gate.FREE if f is not None else self._gate(r) for f, r in zip(forced, requests)]
+        masked_rows = [row for row, gate in enumerate(gates) if gate in _BITMASK_GATES]
         if masked_rows:
             if self._bitmask is None:
                 self._bitmask = self.guided.allocate_bitmask(self._max_rows)
             bitmask = self._bitmask
             for slot, row in enumerate(masked_rows):
-                requests[row].guided.matcher.fill_next_token_bitmask(bitmask, slot)   # type: ignore[union-attr]
-            index = torch.tensor(masked_rows, device=logits.device)
-            rows = logits.index_select(0, index)
-            apply_token_bitmask_(rows, bitmask[:len(masked_rows)])
-            logits.index_copy_(0, index, rows)
+                self._fill_row(bitmask, slot, requests[row], gates[row])
+            apply_token_bitmask_(logits, bitmask[:len(masked_rows)], masked_rows)
+        banned = [(row, token) for row, gate in enumerate(gates) for token in self._banned(requests[row], gate)]
+        if banned:
+            logits[torch.tensor([r for r, _ in banned]), torch.tensor([t for _, t in banned])] = float("-inf")
         masked = set(masked_rows)
         # End-of-sequence is masked for ignore_eos, and for a request with a grammar that has not
         # reached its constrained part: it may end only where its grammar is complete.
@@ -75,13 +106,79 @@ class LogitsPipeline:
             logits[torch.tensor(no_eos)[:, None], torch.tensor(self.eos_token_ids)[None, :]] = float("-inf")
         sampled = sample(logits, requests, generator)
         tokens = [f if f is not None else s for f, s in zip(forced, sampled)]
-        for row in masked_rows:
-            tokens[row] = self._advance_grammar(requests[row], tokens[row])
-        for request, token in zip(requests, tokens):
+        for row, gate in enumerate(gates):
+            if gate is Gate.GRAMMAR:
+                tokens[row] = self._advance_grammar(requests[row], tokens[row])
+        for row, (request, token) in enumerate(zip(requests, tokens)):
             tracker = request.tracker
-            if tracker is not None and tracker.feed(token):
+            is_reasoning = tracker is not None and tracker.feed(token)
+            if is_reasoning:
                 request.reasoning_tokens += 1
+            gate = gates[row]
+            if gate is Gate.GRAMMAR_OR_START or gate is Gate.GRAMMAR_FIRST:
+                tokens[row] = self._after_decision(request, token)
+            elif gate is Gate.REASONING and not is_reasoning and not tracker.in_reasoning:
+                # An implicit end marker (e.g. <tool_call>) closed reasoning and begins the content.
+                tokens[row] = self._begin_content(request, token)
         return tokens
+
+    def _fill_row(self, bitmask: torch.Tensor, slot: int, request: Request, gate: Gate) -> None:
+        guided = request.guided
+        assert guided is not None
+        if gate is not Gate.GRAMMAR and guided.prefix_ids:
+            # The content must open with the prefix: allow its first token (the rest is forced).
+            bitmask[slot].zero_()
+            _allow(bitmask, slot, guided.prefix_ids[0])
+        else:
+            guided.matcher.fill_next_token_bitmask(bitmask, slot)
+        if gate is Gate.GRAMMAR_OR_START:
+            _allow(bitmask, slot, self.start_token_id)   # type: ignore[arg-type]
+
+    def _banned(self, request: Request, gate: Gate) -> list[int]:
+        """Tokens masked on an otherwise free row."""
+        if gate is Gate.NO_START:
+            return [self.start_token_id]   # type: ignore[list-item]
+        if gate is not Gate.REASONING:
+            return []
+        guided = request.guided
+        assert guided is not None
+        if guided.implicit_end_allowed is None:
+            if guided.prefix_ids:
+                allowed = {guided.prefix_ids[0]} & set(self.implicit_end_ids)
+            else:
+                row = self.guided.allocate_bitmask(1)
+                guided.matcher.fill_next_token_bitmask(row, 0)
+                allowed = {t for t in self.implicit_end_ids if _is_allowed(row, t)}
+            guided.implicit_end_allowed = frozenset(allowed)
+        return [t for t in self.implicit_end_ids if t not in guided.implicit_end_allowed]
+
+    def _after_decision(self, request: Request, token: int) -> int:
+        """After a token sampled while the output could still open reasoning."""
+        guided, tracker = request.guided, request.tracker
+        assert guided is not None
+        if tracker.in_reasoning:
+            if not _awaiting_start(tracker):
+                # The start marker: reasoning begins, the whitespace before it was markup after all.
+                if guided.tokens_before_decision:
+                    guided.matcher.rollback(guided.tokens_before_decision)
+                    guided.tokens_before_decision = 0
+                return token
+            if not guided.prefix_ids:
+                # Whitespace, still undecided: the grammar allowed it, so it follows the grammar.
+                guided.tokens_before_decision += 1
+                return self._advance_grammar(request, token)
+            return token
+        return self._begin_content(request, token)
+
+    def _begin_content(self, request: Request, token: int) -> int:
+        """The first content token, sampled outside a GRAMMAR row: feed it to the grammar."""
+        guided = request.guided
+        assert guided is not None
+        guided.tokens_before_decision = 0
+        if guided.prefix_ids:
+            return token   # it is the prefix's first token; _forced_token writes the rest
+        guided.phase = GuidedPhase.GRAMMAR
+        return self._advance_grammar(request, token)
 
     def _advance_grammar(self, request: Request, token: int) -> int:
         """Feed a grammar-masked token; at the grammar's stop token switch to the suffix."""
@@ -97,6 +194,40 @@ class LogitsPipeline:
             raise RuntimeError(f"request {request.request_id}: the grammar rejected token {token} that its own "
                                "mask allowed")
         return token
+
+
+class Gate(Enum):
+    """How one sampled token is constrained."""
+
+    FREE = "free"                          # nothing (forced tokens, no grammar, reasoning)
+    GRAMMAR = "grammar"                    # the grammar's mask
+    GRAMMAR_OR_START = "grammar_or_start"  # undecided output: the start marker or the grammar's first token
+    GRAMMAR_FIRST = "grammar_first"        # undecided output whose budget is spent: the grammar's first token
+    NO_START = "no_start"                  # undecided output without a grammar, budget spent: not the start marker
+    REASONING = "reasoning"                # reasoning: free, except implicit end markers the grammar cannot begin with
+
+
+_BITMASK_GATES = (Gate.GRAMMAR, Gate.GRAMMAR_OR_START, Gate.GRAMMAR_FIRST)
+
+
+def _awaiting_start(tracker: Any) -> bool:
+    return bool(getattr(tracker, "awaiting_start", False))
+
+
+def _word_bit(token: int) -> tuple[int, int]:
+    """(word index, signed int32 value with only the token's bit set)."""
+    bit = 1 << (token % 32)
+    return token // 32, bit - (1 << 32) if bit >= 1 << 31 else bit
+
+
+def _allow(bitmask: torch.Tensor, slot: int, token: int) -> None:
+    word, bit = _word_bit(token)
+    bitmask[slot, word] = int(bitmask[slot, word]) | bit
+
+
+def _is_allowed(bitmask: torch.Tensor, token: int) -> bool:
+    word, bit = _word_bit(token)
+    return int(bitmask[0, word]) & bit != 0
 
 
 def _written_prefix(output: list[int], prefix: list[int]) -> int:

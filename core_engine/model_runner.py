@@ -12,8 +12,10 @@ from .scheduler import ScheduledBatch
 
 
 class ModelRunner:
-    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(self, model: torch.nn.Module, pool: KVPool, device: torch.device, dtype: torch.dtype,
+                 sliding_windows: tuple[int, ...] = ()) -> None:
         self.model = model
+        self.sliding_windows = sliding_windows
         self.pool = pool
         self.device = device
         self.dtype = dtype
@@ -31,29 +33,33 @@ class ModelRunner:
         groups = []
         requests, counts = batch.requests, batch.num_new_tokens
         num_decode = next((i for i, n in enumerate(counts) if n != 1), len(counts))
-        if num_decode:
-            decode = requests[:num_decode]
+        limit = self.pool.num_blocks
+        for lo, hi in _split_by_blocks([len(r.blocks) for r in requests[:num_decode]], limit):
+            decode = requests[lo:hi]
             for request in decode:
                 pos = request.num_computed
                 ids.append(request.token_ids[pos])
                 positions.append(pos)
                 slots.append(request.blocks[pos // bs] * bs + pos % bs)
-            groups.append(build_group(0, [1] * num_decode, positions[:], [r.blocks for r in decode], bs,
-                                      self.query_groups, self.dtype, self.device))
+            groups.append(build_group(lo, [1] * len(decode), positions[lo:hi], [r.blocks for r in decode], bs,
+                                      self.query_groups, self.dtype, self.device, self.sliding_windows))
         first = num_decode
-        for group in _prefill_groups(counts[num_decode:]):
-            prefill = requests[first:first + len(group)]
-            starts = []
-            for request, count in zip(prefill, group):
-                start = request.num_computed
-                starts.append(start)
-                ids.extend(request.token_ids[start:start + count])
-                positions.extend(range(start, start + count))
-                blocks = request.blocks
-                slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
-            groups.append(build_group(len(ids) - sum(group), group, starts, [r.blocks for r in prefill], bs,
-                                      self.query_groups, self.dtype, self.device))
-            first += len(group)
+        for chunk_group in _prefill_groups(counts[num_decode:]):
+            tables = [len(r.blocks) for r in requests[first:first + len(chunk_group)]]
+            for lo, hi in _split_by_blocks(tables, limit):
+                group = chunk_group[lo:hi]
+                prefill = requests[first + lo:first + hi]
+                starts = []
+                for request, count in zip(prefill, group):
+                    start = request.num_computed
+                    starts.append(start)
+                    ids.extend(request.token_ids[start:start + count])
+                    positions.extend(range(start, start + count))
+                    blocks = request.blocks
+                    slots.extend(blocks[p // bs] * bs + p % bs for p in range(start, start + count))
+                groups.append(build_group(len(ids) - sum(group), group, starts, [r.blocks for r in prefill], bs,
+                                          self.query_groups, self.dtype, self.device, self.sliding_windows))
+            first += len(chunk_group)
         ends = list(itertools.accumulate(counts))
         last_index = [ends[row] - 1 for row in sample_rows]
         keep = torch.tensor(last_index, dtype=torch.long, device=self.device) if last_index else 1
@@ -72,6 +78,20 @@ class ModelRunner:
             )
         logits = out.logits[0].float()
         return logits if last_index else logits[:0]
+
+
+def _split_by_blocks(table_lengths: list[int], limit: int) -> list[tuple[int, int]]:
+    """Cut consecutive requests into ranges whose padded block tables (rows x longest) fit ``limit`` blocks."""
+    ranges: list[tuple[int, int]] = []
+    start, longest = 0, 0
+    for i, length in enumerate(table_lengths):
+        if i > start and (i - start + 1) * max(longest, length) > limit:
+            ranges.append((start, i))
+            start, longest = i, 0
+        longest = max(longest, length)
+    if start < len(table_lengths):
+        ranges.append((start, len(table_lengths)))
+    return ranges
 
 
 def _prefill_groups(counts: list[int]) -> list[list[int]]:

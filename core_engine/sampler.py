@@ -24,12 +24,27 @@ def _filter_top_k_top_p(scaled: torch.Tensor, top_k: list[int], top_p: list[floa
     return torch.empty_like(scaled).scatter_(1, order, sorted_logits)
 
 
+class NonFiniteLogitsError(RuntimeError):
+    """The model produced logits no token can be drawn from (NaN, +inf, or every token masked)."""
+
+    def __init__(self, request_ids: list[str]) -> None:
+        self.request_ids = request_ids
+        super().__init__(f"the model produced NaN or +inf logits, or every token was masked, for request(s) "
+                         f"{', '.join(request_ids)}; no token can be sampled (with float16 try dtype='bfloat16' "
+                         "or 'float32')")
+
+
 def sample(logits: torch.Tensor, requests: list[Request], generator: torch.Generator) -> list[int]:
     """One token per row of ``logits``.
 
     Each sampled row consumes one uniform number: from the request's own generator when it has a
-    seed (so its tokens do not depend on the batch), else from the engine's generator.
+    seed (so its tokens do not depend on the batch), else from the engine's generator. A row with
+    a NaN or +inf logit, or with every logit -inf, raises NonFiniteLogitsError naming its requests
+    (on every device: the argmax of such a row, or a draw from it, would be an arbitrary token).
     """
+    bad = (torch.isnan(logits) | torch.isposinf(logits)).any(dim=-1) | torch.isneginf(logits).all(dim=-1)
+    if bool(bad.any()):
+        raise NonFiniteLogitsError([requests[row].request_id for row in bad.nonzero().flatten().tolist()])
     params = [r.params for r in requests]
     temperatures = [p.temperature for p in params]
     greedy = logits.argmax(dim=-1)

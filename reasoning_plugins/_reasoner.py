@@ -34,6 +34,11 @@ class ReasoningTracker:
         self._awaiting = mode is Mode.AWAIT_START and start_id is not None
         self.in_reasoning = mode is Mode.REASONING or mode is Mode.AWAIT_START
 
+    @property
+    def awaiting_start(self) -> bool:
+        """True while the output may still open reasoning with the start marker (whitespace so far)."""
+        return self._awaiting
+
     def feed(self, token_id: int) -> bool:
         if self._awaiting:
             if self._is_blank is not None and self._is_blank(token_id):

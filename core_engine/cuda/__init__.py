@@ -6,12 +6,13 @@ not on a CUDA device or CuPy is not installed (``pip install reasoning-plugins[c
 
 from __future__ import annotations
 
-from ._cupy import cupy_available
+from ._cupy import cupy_available, cupy_problem
 from .bitmask import apply_token_bitmask_
 from .sampling import sample_from_probs
 
 __all__ = [
     "apply_token_bitmask_",
     "cupy_available",
+    "cupy_problem",
     "sample_from_probs",
 ]
