@@ -283,8 +283,8 @@
     }
 
     addContent(text) {
-      this.endReasoning();
       this.content += text;
+      if (this.content.trim()) this.endReasoning();  // the blank lines after reasoning do not fold it
       this.renderAnswer();
     }
 
@@ -533,7 +533,7 @@
       const reasoning = delta.reasoning_content != null ? delta.reasoning_content : delta.reasoning;
       if (reasoning) turn.addReasoning(reasoning);
       if (delta.content) {
-        if (turn.reasoningPanel && turn.reasoningEnded === null) {
+        if (turn.reasoningPanel && turn.reasoningEnded === null && (turn.content + delta.content).trim()) {
           // let the last reasoning be painted before the panel folds for the answer
           await new Promise((resolve) => requestAnimationFrame(() => resolve()));
         }
