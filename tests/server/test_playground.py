@@ -30,6 +30,8 @@ TURN_DONE = """() => {
                     || /finish:/.test(turn.querySelector('[data-role=status]').textContent));
 }"""
 
+# Page functions are arrow functions: Playwright evaluates a bare expression with eval, which the
+# page's Content-Security-Policy forbids.
 # Records what the last assistant turn shows after every change the page makes to it.
 RECORD_TIMELINE = """() => {
   window.__timeline = [];
@@ -153,7 +155,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def open_playground(page: Any, server: ServerProcess) -> None:
     page.goto(server.root + "/")
-    page.wait_for_function("document.getElementById('model-name').textContent !== '…'")
+    page.wait_for_function("() => document.getElementById('model-name').textContent !== '…'")
 
 
 def send(page: Any, prompt: str) -> Any:
@@ -407,11 +409,11 @@ def test_api_key_is_asked_for_and_kept_in_session_storage(browser: Any, guarded_
         dialog.wait_for(state="visible")
         page.fill("[data-role=key-input]", "wrong-key")
         page.click("[data-role=key-save]")
-        page.wait_for_function("/refused/.test(document.getElementById('key-reason').textContent)")
+        page.wait_for_function("() => /refused/.test(document.getElementById('key-reason').textContent)")
         assert dialog.is_visible()
         page.fill("[data-role=key-input]", API_KEY)
         page.click("[data-role=key-save]")
-        page.wait_for_function("document.getElementById('model-name').textContent === 'tiny'")
+        page.wait_for_function("() => document.getElementById('model-name').textContent === 'tiny'")
         assert not dialog.is_visible()
         assert page.locator("#reasoning-parser").inner_text() == "none"
         page.fill("[data-role=max-tokens]", "30")
