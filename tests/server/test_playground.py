@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -332,8 +333,37 @@ def test_server_error_shows_a_message_with_retry(page: Any, server: ServerProces
     assert again.locator("[data-role=error]").count() == 0
 
 
-def test_dropped_connection_shows_a_message_and_retry_works(page: Any, tmp_path: Path) -> None:
-    """A server killed mid-answer leaves a readable error and the text so far; retry works once it is back."""
+STREAMING_REASONING = """() => {
+  const turn = [...document.querySelectorAll('[data-role=assistant-message]')].pop();
+  return !!turn && /streaming/.test(turn.querySelector('[data-role=status]').textContent)
+         && !!(turn.querySelector('[data-role=reasoning-text]') || {}).textContent;
+}"""
+
+
+def start_long_answer(page: Any) -> Any:
+    """Send a prompt whose reply runs for seconds; returns its turn once reasoning is streaming."""
+    page.fill("[data-role=max-tokens]", "2000")
+    page.fill("[data-role=extra]", json.dumps({"ignore_eos": True}))
+    page.fill("[data-role=prompt]", "Tell me about the sea.")
+    page.click("[data-role=send]")
+    page.wait_for_function(STREAMING_REASONING, timeout=60_000)
+    turns = page.locator("[data-role=assistant-message]")
+    return turns.nth(turns.count() - 1)
+
+
+def engine_child(server: ServerProcess) -> int:
+    """The pid of the server's engine process (a multiprocessing child)."""
+    assert server.process is not None
+    pid = server.process.pid
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            return int(child)
+    raise AssertionError(f"no engine process under server pid {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the engine process through Linux /proc")
+def test_dropped_connection_and_engine_failure_show_messages_and_retry(page: Any, tmp_path: Path) -> None:
+    """A server killed mid-answer, then its engine killed mid-answer: readable errors, text kept, retry works."""
     flags = ["--reasoning-parser", "deepseek-r1"]
     server = ServerProcess("dropped", flags)
     server.start(tmp_path)
@@ -341,25 +371,19 @@ def test_dropped_connection_shows_a_message_and_retry_works(page: Any, tmp_path:
     try:
         server.wait_ready()
         open_playground(page, server)
-        page.fill("[data-role=max-tokens]", "2000")
-        page.fill("[data-role=extra]", json.dumps({"ignore_eos": True}))
-        page.fill("[data-role=prompt]", "Tell me about the sea.")
-        page.click("[data-role=send]")
-        turn = page.locator("[data-role=assistant-message]").last
-        page.wait_for_function("""() => {
-          const turn = [...document.querySelectorAll('[data-role=assistant-message]')].pop();
-          return turn && turn.textContent.length > 0 && /streaming/.test(turn.textContent)
-                 && (turn.querySelector('[data-role=reasoning-text]') || {}).textContent;
-        }""", timeout=60_000)
+
+        # the whole server goes away mid-answer: the connection drops
+        turn = start_long_answer(page)
         assert server.process is not None
         server.process.kill()
         server.process.wait()
         page.wait_for_function(TURN_DONE, timeout=60_000)
         error = turn.locator("[data-role=error]")
-        assert re.search(r"connection to the server", error.inner_text()), error.inner_text()
+        assert "connection to the server" in error.inner_text(), error.inner_text()
         assert turn.locator("[data-role=reasoning-text]").text_content(), "the text so far is kept"
         assert page.locator("[data-role=send]").is_enabled() and page.locator("[data-role=stop]").is_disabled()
 
+        # once it is back, Retry sends the turn again (with the settings as they are now)
         restarted = ServerProcess("dropped-again", flags, port=server.port)
         restarted.start(tmp_path)
         restarted.wait_ready()
@@ -369,6 +393,17 @@ def test_dropped_connection_shows_a_message_and_retry_works(page: Any, tmp_path:
         page.wait_for_function(TURN_DONE, timeout=120_000)
         assert turn.locator("[data-role=error]").count() == 0
         assert "finish: length" in turn.locator("[data-role=status]").inner_text()
+
+        # the engine process dies mid-answer: the server ends the stream with an error event
+        turn = start_long_answer(page)
+        os.kill(engine_child(restarted), signal.SIGKILL)
+        page.wait_for_function(TURN_DONE, timeout=60_000)
+        error = turn.locator("[data-role=error]")
+        assert "The server reported an error while generating" in error.inner_text(), error.inner_text()
+        error.locator("[data-role=retry]").click()    # the engine is gone: the server answers 503
+        page.wait_for_function(TURN_DONE, timeout=60_000)
+        assert "The server answered 503" in turn.locator("[data-role=error]").inner_text()
+        assert page.locator("[data-role=send]").is_enabled() and page.locator("[data-role=prompt]").is_editable()
     finally:
         server.stop()
         if restarted is not None:
@@ -378,16 +413,8 @@ def test_dropped_connection_shows_a_message_and_retry_works(page: Any, tmp_path:
 def test_stop_ends_the_stream_and_keeps_the_text(page: Any, server: ServerProcess) -> None:
     """Stop aborts a running answer: the text so far stays, the turn says stopped, the page is usable."""
     open_playground(page, server)
-    page.fill("[data-role=max-tokens]", "1500")
-    page.fill("[data-role=extra]", json.dumps({"ignore_eos": True}))
-    page.fill("[data-role=prompt]", "Tell me about the sea.")
-    page.click("[data-role=send]")
-    page.wait_for_function("""() => {
-      const t = [...document.querySelectorAll('[data-role=assistant-message]')].pop();
-      return t && (t.querySelector('[data-role=reasoning-text]') || {}).textContent;
-    }""", timeout=60_000)
+    turn = start_long_answer(page)
     page.click("[data-role=stop]")
-    turn = page.locator("[data-role=assistant-message]").last
     page.wait_for_function("() => /stopped/.test([...document.querySelectorAll('[data-role=status]')].pop().textContent)")
     assert turn.locator("[data-role=error]").count() == 0
     events = turn.locator("[data-role=raw-events]").text_content().splitlines()
