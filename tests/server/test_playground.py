@@ -79,7 +79,8 @@ def test_page_and_every_asset_it_references_come_from_this_server(server: Server
         assert asset.headers["content-type"].startswith(expected), url
         if url.endswith(".css"):
             assert "@import" not in asset.text
-            assert all(target.startswith(("data:", "/")) for target in re.findall(r"url\(\s*['\"]?([^'\")]+)", asset.text))
+            targets = re.findall(r"url\(\s*['\"]?([^'\")]+)", asset.text)
+            assert all(target.startswith(("data:", "/")) for target in targets), targets
         if url.endswith(".js"):
             assert not re.search(r"fetch\(\s*['\"](?!/)", asset.text), f"{url} fetches from another site"
             assert "import(" not in asset.text and "XMLHttpRequest" not in asset.text
@@ -201,11 +202,31 @@ def test_reasoning_streams_into_the_panel_before_the_answer(page: Any, server: S
     assert " ".join(turn.locator("[data-role=answer]").inner_text().split()) == " ".join(expected.content.split())
     assert re.fullmatch(r"Reasoning · \d+ tokens · \d+\.\d s", panel.locator("summary").text_content())
     assert panel.evaluate("p => p.open") is False
-    events = turn.locator("[data-role=raw-events]").text_content().splitlines()
-    assert sum('"reasoning_content":"' in line for line in events) > 1, "the reasoning came in pieces"
-    assert events[-1] == "data: [DONE]"
+    deltas = [choice["delta"] for chunk in raw_events(turn) for choice in chunk["choices"]]
+    assert sum(bool(d.get("reasoning_content") or d.get("reasoning")) for d in deltas) > 1, \
+        "the reasoning came in pieces"
+    assert turn.locator("[data-role=raw-events]").text_content().splitlines()[-1] == "data: [DONE]"
     panel.locator("summary").click()
     assert panel.evaluate("p => p.open") is True
+
+
+def test_reasoning_is_read_from_the_reasoning_key_too(page: Any, server: ServerProcess) -> None:
+    """Deltas that name the field `reasoning` (as newer servers do) fill the panel as well."""
+    # Our server sends reasoning_content; the browser renames the key in its real response to
+    # stand in for a server that sends only `reasoning` (the body then arrives all at once).
+    def rename(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace('"reasoning_content":', '"reasoning":'))
+
+    open_playground(page, server)
+    page.route("**/v1/chat/completions", rename)
+    page.fill("[data-role=temperature]", "0")
+    turn = send(page, "What is 2 + 3?")
+    deltas = [choice["delta"] for chunk in raw_events(turn) for choice in chunk["choices"]]
+    assert not any("reasoning_content" in d for d in deltas) and any(d.get("reasoning") for d in deltas)
+    reasoning = "".join(d.get("reasoning") or "" for d in deltas)
+    assert turn.locator("[data-role=reasoning-text]").text_content() == reasoning
+    assert turn.locator("[data-role=answer]").inner_text().strip()
 
 
 def test_the_chat_sends_its_history(page: Any, server: ServerProcess) -> None:
@@ -415,7 +436,8 @@ def test_stop_ends_the_stream_and_keeps_the_text(page: Any, server: ServerProces
     open_playground(page, server)
     turn = start_long_answer(page)
     page.click("[data-role=stop]")
-    page.wait_for_function("() => /stopped/.test([...document.querySelectorAll('[data-role=status]')].pop().textContent)")
+    page.wait_for_function("() => /stopped/.test([...document.querySelectorAll('[data-role=status]')]"
+                           ".pop().textContent)")
     assert turn.locator("[data-role=error]").count() == 0
     events = turn.locator("[data-role=raw-events]").text_content().splitlines()
     assert events and events[-1] != "data: [DONE]"
