@@ -394,9 +394,10 @@
     $("stop").disabled = !running;
   }
 
-  function scrollToEnd() {
+  // Follow the stream unless the reader has scrolled up to read something earlier.
+  function scrollToEnd(force) {
     const box = $("messages");
-    box.scrollTop = box.scrollHeight;
+    if (force || box.scrollHeight - box.scrollTop - box.clientHeight < 120) box.scrollTop = box.scrollHeight;
   }
 
   function send() {
@@ -449,7 +450,7 @@
     const controller = new AbortController();
     state.running = { controller, turn };
     setRunning(true);
-    scrollToEnd();
+    scrollToEnd(true);
     let done = false;
     try {
       const response = await fetch("/v1/chat/completions", {
@@ -535,7 +536,11 @@
       if (delta.content) {
         if (turn.reasoningPanel && turn.reasoningEnded === null && (turn.content + delta.content).trim()) {
           // let the last reasoning be painted before the panel folds for the answer
-          await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+          // (a hidden tab runs no animation frames, hence the timer)
+          await new Promise((resolve) => {
+            requestAnimationFrame(() => resolve());
+            setTimeout(resolve, 100);
+          });
         }
         turn.addContent(delta.content);
       }
