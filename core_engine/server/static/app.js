@@ -142,18 +142,27 @@
     const inUse = new Set([normal(listing.reasoning_parser), normal(listing.tool_call_parser)]);
     const body = $("parsers").tBodies[0];
     body.replaceChildren();
+    let kind = null;
     for (const plugin of listing.plugins || []) {
+      if (plugin.kind !== kind) {  // the listing is grouped by kind
+        kind = plugin.kind;
+        const heading = el("tr", "kind");
+        const cell = el("th", "", kind + "s");
+        cell.colSpan = 3;
+        heading.appendChild(cell);
+        body.appendChild(heading);
+      }
       const row = el("tr");
       const names = [plugin.name].concat(plugin.aliases || []).map(normal);
       if (names.some((n) => inUse.has(n))) row.className = "in-use";
       const provider = plugin.distribution ? plugin.distribution + " " + (plugin.version || "") : plugin.plugin;
       const status = plugin.status === "ok" ? "ok" : plugin.status + ": " + (plugin.error || "");
-      for (const cell of [plugin.kind, plugin.name, provider, status]) row.appendChild(el("td", "", cell));
+      for (const cell of [plugin.name, provider, status]) row.appendChild(el("td", "", cell));
       body.appendChild(row);
     }
     for (const failure of listing.failures || []) {
       const row = el("tr", "failed");
-      for (const cell of ["plugin", failure.plugin, failure.distribution || "", "failed: " + failure.error]) {
+      for (const cell of [failure.plugin, failure.distribution || "", "failed to load: " + failure.error]) {
         row.appendChild(el("td", "", cell));
       }
       body.appendChild(row);
