@@ -27,15 +27,22 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join(out)
 
 
+def plugin_listing() -> dict[str, list[dict[str, object]]]:
+    """What ``list --json`` prints (and the server's ``GET /v1/parsers`` returns): every
+    registered name with its kind, provider, version and status, and the plugins that failed."""
+    host = current_host()
+    return {
+        "plugins": [info.to_dict() for kind in KINDS for info in host.infos(kind)],
+        "failures": [failure.to_dict() for failure in host.failures],
+    }
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(plugin_listing(), indent=2))
+        return 0
     host = current_host()
     infos = [info for kind in KINDS for info in host.infos(kind)]
-    if args.json:
-        print(json.dumps({
-            "plugins": [i.to_dict() for i in infos],
-            "failures": [f.to_dict() for f in host.failures],
-        }, indent=2))
-        return 0
     rows = []
     for info in infos:
         status = info.status if info.status == "ok" else f"{info.status}: {info.error}"

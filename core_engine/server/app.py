@@ -1,4 +1,4 @@
-"""The FastAPI application: ``/v1/models``, ``/v1/chat/completions``, ``/health``."""
+"""The FastAPI application: ``/v1/models``, ``/v1/chat/completions``, ``/health``, the playground."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .config import ServerConfig
 from .errors import ApiError, api_error_handler, error_response, unexpected_error_response, validation_error
 from .guard import BodyTooLarge, GuardMiddleware, too_large
 from .planning import EngineLike, plan_chat
+from .playground import add_playground
 from .protocol import ServerChatRequest
 from .streaming import EventStreamResponse
 
@@ -70,6 +71,8 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
             raise ApiError(404, f"The model '{model_id}' does not exist; this server serves '{served_name}'.",
                            param="model", code="model_not_found")
         return JSONResponse(model_card())
+
+    add_playground(app, config)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
@@ -144,7 +147,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         message = f"No route {request.method} {request.url.path}; this server offers GET /v1/models, " \
-                  "POST /v1/chat/completions and GET /health."
+                  "POST /v1/chat/completions, GET /v1/parsers, GET /health and the playground at GET /."
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
     else:
