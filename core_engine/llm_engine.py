@@ -65,6 +65,7 @@ class LLMEngine:
             parser_name = BUNDLED_REASONING_PARSER
         self.reasoning_parser = parser_name
         self.reasoner = load_reasoner(parser_name, self.tokenizer) if parser_name else None
+        self.has_reasoner = self.reasoner is not None
         self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
         self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids,
                                        self.reasoner.force_end_token_ids if self.reasoner else None,
