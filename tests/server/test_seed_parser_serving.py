@@ -115,4 +115,12 @@ def test_the_seed_example_parser_starts(seed_servers: dict[str, ServerProcess]) 
     # its extraction methods are stubs that return None: the failure is the parser's, reported as such
     with pytest.raises(openai.InternalServerError, match="ExampleParser.extract_reasoning_content returned None"):
         server.client().chat.completions.create(model="m", messages=USER, max_tokens=5)
+    # streamed, the stub's None for every delta would drop the whole answer: an error event says why
+    with httpx.stream("POST", server.base_url + "/chat/completions", timeout=60,
+                      json={"messages": USER, "max_tokens": 5, "stream": True}) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    error = json.loads(events[-2])["error"]
+    assert "ExampleParser returned no text while streaming" in error["message"]
+    assert "extract_reasoning_content returned None" in error["message"] and error["type"] == "server_error"
     assert server.stats()["status"] == "ok"
