@@ -17,7 +17,7 @@ from .loader import load_model
 from .logits_pipeline import LogitsPipeline
 from .model_runner import ModelRunner
 from .outputs import RequestOutput
-from .reasoning import BUNDLED_REASONING_PARSER, load_reasoner
+from .reasoning import BUNDLED_REASONING_PARSER, reasoner_for_parser
 from .request import Request, RequestStatus
 from .sampling_params import SamplingParams
 from .scheduler import Scheduler
@@ -66,12 +66,18 @@ class LLMEngine:
         if parser_name is None and config.model is None:
             parser_name = BUNDLED_REASONING_PARSER
         self.reasoning_parser = parser_name
-        self.reasoner = load_reasoner(parser_name, self.tokenizer) if parser_name else None
+        self.reasoner, self.reasoner_note = (reasoner_for_parser(parser_name, self.tokenizer) if parser_name
+                                             else (None, "none: no reasoning parser"))
+        self.has_reasoner = self.reasoner is not None
         self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
-        self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids,
-                                       self.reasoner.force_end_token_ids if self.reasoner else None,
-                                       config.max_num_seqs, getattr(self.reasoner, "start_token_id", None),
-                                       getattr(self.reasoner, "implicit_end_ids", ()))
+        force = list(self.reasoner.force_end_token_ids) if self.reasoner else None
+        end_id = getattr(self.reasoner, "end_token_id", None)
+        # a single-token end marker after layout tokens (DeclarativeReasoner's "\n</think>")
+        prefix_len = len(force) - 1 if force and end_id is not None and force[-1] == end_id else 0
+        self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids, force, config.max_num_seqs,
+                                       getattr(self.reasoner, "start_token_id", None),
+                                       getattr(self.reasoner, "implicit_end_ids", ()),
+                                       force_end_prefix_len=prefix_len)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.requests: dict[str, Request] = {}
 

@@ -28,11 +28,18 @@ from .sampler import sample
 
 
 class LogitsPipeline:
+    """``force_end_token_ids`` end the reasoning when a budget runs out; their first
+    ``force_end_prefix_len`` tokens are layout before the end marker (a newline), which counts as
+    reasoning and is left out when the budget has no room for it."""
+
     def __init__(self, guided: GuidedDecoding, eos_token_ids: list[int], force_end_token_ids: list[int] | None,
-                 max_rows: int, start_token_id: int | None = None, implicit_end_ids: Iterable[int] = ()) -> None:
+                 max_rows: int, start_token_id: int | None = None, implicit_end_ids: Iterable[int] = (),
+                 force_end_prefix_len: int = 0) -> None:
         self.guided = guided
         self.eos_token_ids = eos_token_ids
         self.force_end_token_ids = force_end_token_ids or []
+        self._force_prefix_len = force_end_prefix_len if force_end_token_ids else 0
+        self._end_marker = self.force_end_token_ids[self._force_prefix_len:]
         self.start_token_id = start_token_id
         self.implicit_end_ids = sorted(set(implicit_end_ids))
         self._bitmask: torch.Tensor | None = None
@@ -47,10 +54,16 @@ class LogitsPipeline:
             budget = request.params.reasoning_max_tokens
             # While the output may still open reasoning nothing is forced (the end marker would be
             # content there): a spent budget bans the start marker instead, see _gate.
-            if (budget is not None and request.reasoning_tokens >= budget and self.force_end_token_ids
-                    and not _awaiting_start(tracker)):
-                request.forced.extend(self.force_end_token_ids)
-                return request.forced.popleft()
+            if budget is not None and self.force_end_token_ids and not _awaiting_start(tracker):
+                # A hard cap: the reasoning tokens reported, a forced newline included, never exceed
+                # the budget. The end marker itself is markup and is not counted.
+                room = budget - request.reasoning_tokens
+                if room <= 0:
+                    request.forced.extend(self._end_marker)
+                    return request.forced.popleft()
+                if room == self._force_prefix_len and request.reasoning_tokens > 0:
+                    request.forced.extend(self.force_end_token_ids)
+                    return request.forced.popleft()
             return None
         guided = request.guided
         if guided is None:
@@ -111,8 +124,13 @@ class LogitsPipeline:
                 tokens[row] = self._advance_grammar(requests[row], tokens[row])
         for row, (request, token) in enumerate(zip(requests, tokens)):
             tracker = request.tracker
-            is_reasoning = tracker is not None and tracker.feed(token)
-            if is_reasoning:
+            if tracker is None:
+                continue
+            # Markers are markup: the start and end markers and whitespace before the decision are
+            # not counted as reasoning tokens; what is sampled inside reasoning is.
+            was_reasoning = tracker.in_reasoning and not _awaiting_start(tracker)
+            is_reasoning = tracker.feed(token)
+            if was_reasoning and tracker.in_reasoning:
                 request.reasoning_tokens += 1
             gate = gates[row]
             if gate is Gate.GRAMMAR_OR_START or gate is Gate.GRAMMAR_FIRST:

@@ -14,6 +14,7 @@ from reasoning_plugins._host import PARSER, TOOL_PARSER
 from reasoning_plugins._cli_serve import add_arguments
 
 from .config import ServerConfig
+from .controls import format_efforts, parse_efforts
 
 __all__ = ["build_parser", "main", "serve"]
 
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stderr
+    problem = _choose_parsers(args, out)
+    if problem:
+        print(f"error: {problem}", file=out, flush=True)
+        return 2
     problem = _resolve_auto(args, out)
     if problem:
         print(f"error: {problem}", file=out, flush=True)
@@ -42,6 +47,11 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     problem = _check_names(args)
     if problem:
         print(f"error: {problem}", file=out, flush=True)
+        return 2
+    try:
+        efforts = parse_efforts(args.reasoning_effort_budgets or "")
+    except ValueError as exc:
+        print(f"error: --reasoning-effort-budgets: {exc}", file=out, flush=True)
         return 2
     try:
         config = ServerConfig(
@@ -55,6 +65,8 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             delta_keys=args.delta_keys or ("sparse" if args.enable_reasoning else "full"),
             sampling_defaults=_generation_defaults(args.model),
             stream_interval=args.stream_interval,
+            reasoning_field=args.reasoning_field,
+            reasoning_efforts=efforts,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=out, flush=True)
@@ -81,6 +93,8 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"error: could not load the model: {exc}", file=out, flush=True)
         return 1
     stats = engine.stats()
+    if args.reasoning_parser:
+        print(f"Reasoner (grammar gating, reasoning budgets): {engine.reasoner_note}", file=out, flush=True)
     print(f"Loaded '{engine.model_name}' in {time.perf_counter() - started:.1f} s "
           f"(context {engine.max_model_len} tokens, {stats.get('kv_blocks_total', '?')} KV blocks)",
           file=out, flush=True)
@@ -94,11 +108,45 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if config.sampling_defaults:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(config.sampling_defaults.items()))
             print(f"Sampling defaults from generation_config.json: {shown}", file=out, flush=True)
+        print(f"reasoning_effort levels: {format_efforts(config.reasoning_efforts)} | reasoning field(s): "
+              f"{', '.join(config.reasoning_keys)}", file=out, flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                     timeout_graceful_shutdown=5)
     finally:
         engine.shutdown()
     return 0
+
+
+def _choose_parsers(args: argparse.Namespace, out: TextIO) -> str | None:
+    """Fill the parser flags left out from the model directory's ``reasoning_plugins.json``; print why.
+
+    A flag always wins; ``none`` turns a parser off. Returns a message when the file is unusable.
+    """
+    from core_engine.config import EngineConfig
+    from core_engine.parser_declaration import PARSERS_FILE, declared_parsers
+
+    try:
+        declared = declared_parsers(EngineConfig(model=args.model).model_dir)
+    except ValueError as exc:
+        return f"{exc} (pass --reasoning-parser and --tool-call-parser to serve without it)"
+    reasons = []
+    for attr, flag, what in (("reasoning_parser", "--reasoning-parser", "reasoning parser"),
+                             ("tool_call_parser", "--tool-call-parser", "tool-call parser")):
+        given = getattr(args, attr)
+        named = getattr(declared, attr) if declared is not None else None
+        if given is not None and given.strip().lower() == "none":
+            setattr(args, attr, None)
+            reasons.append(f"{what}: none ({flag} none)")
+        elif given is not None:
+            reasons.append(f"{what}: {given} ({flag})")
+        elif named is not None:
+            setattr(args, attr, named)
+            reasons.append(f"{what}: {named} (named by the model's {PARSERS_FILE})")
+        else:
+            source = f"the model's {PARSERS_FILE} names none" if declared is not None else f"no {PARSERS_FILE}"
+            reasons.append(f"{what}: none ({source}; choose one with {flag} NAME)")
+    print("Parsers: " + "; ".join(reasons), file=out, flush=True)
+    return None
 
 
 def _resolve_auto(args: argparse.Namespace, out: TextIO) -> str | None:
