@@ -1,0 +1,83 @@
+"""What the Responses and Messages APIs share: their requests become a chat request.
+
+Each API translates its body into a :class:`~.protocol.ServerChatRequest` and hands it to
+:func:`~.planning.plan_chat`, so sampling, guided decoding, tool calls and the reasoning split
+are decided in one place. The plan's error messages speak of chat fields; :func:`renamed`
+rewrites them in the API's own field names (``max_output_tokens``, ``max_tokens``, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ApiError, validation_error
+from .protocol import ServerChatRequest
+
+if TYPE_CHECKING:
+    from .chat import ChatRunner
+    from .planning import ChatPlan
+
+__all__ = ["EXTENSION_FIELDS", "TranslatedApi", "chat_request", "invalid", "renaming", "renamed"]
+
+T = TypeVar("T")
+
+# Chat-completions extensions (vLLM, SGLang, FastDeploy names) that mean the same in every API and
+# are passed through unchanged when a Responses or Messages body carries them.
+EXTENSION_FIELDS = ("top_k", "seed", "ignore_eos", "chat_template_kwargs", "reasoning_max_tokens",
+                    "guided_regex")
+
+
+def invalid(param: str, message: str, code: str | None = None) -> ApiError:
+    """A 400 about one field of the body."""
+    return ApiError(400, message, param=param, code=code)
+
+
+def chat_request(fields: dict[str, Any], names: Mapping[str, str]) -> ServerChatRequest:
+    """The chat request for translated ``fields``; a problem is reported in the API's names."""
+    try:
+        return ServerChatRequest.model_validate(fields)
+    except ValidationError as exc:
+        raise renamed(validation_error(exc), names) from None
+
+
+def renamed(error: ApiError, names: Mapping[str, str]) -> ApiError:
+    """``error`` with chat field names replaced by the API's (``names``: chat name -> API name)."""
+    if not names:
+        return error
+    param = error.param
+    if param:
+        head = re.match(r"[^.\[]*", param).group(0)  # type: ignore[union-attr]  # always matches
+        param = names.get(head, head) + param[len(head):]
+    # only identifiers with an underscore are rewritten in the text; plain words stay prose
+    spelled = {chat: api for chat, api in names.items() if "_" in chat}
+    message = error.message
+    if spelled:
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, spelled)) + r")\b")
+        message = pattern.sub(lambda m: spelled[m.group(1)], message)
+    return ApiError(error.status, message, type=error.type, param=param, code=error.code)
+
+
+async def renaming(names: Mapping[str, str], call: Callable[[], Awaitable[T]]) -> T:
+    """Await ``call()``; an :class:`ApiError` it raises comes out in the API's field names."""
+    try:
+        return await call()
+    except ApiError as exc:
+        raise renamed(exc, names) from None
+
+
+class TranslatedApi(Protocol):
+    """An API served by translation: its body model, the translation, and its two output shapes."""
+
+    request_model: type[BaseModel]
+    chat_names: Mapping[str, str]        # chat field -> this API's field, for error messages
+
+    def to_chat(self, request: Any) -> ServerChatRequest: ...
+
+    async def complete(self, runner: ChatRunner, request: Any, plan: ChatPlan) -> dict[str, Any]: ...
+
+    def stream(self, runner: ChatRunner, request: Any, plan: ChatPlan, gen: AsyncIterator[Any],
+               first: Any) -> AsyncIterator[bytes]: ...
