@@ -47,6 +47,7 @@ class AsyncLLMEngine:
         self.model_name = self.engine.model_name
         self.max_model_len = self.engine.max_model_len
         self.reasoning_parser = self.engine.reasoning_parser
+        self.has_reasoner = self.engine.has_reasoner
         self._streams: dict[str, _Stream] = {}
         self._streams_lock = threading.Lock()
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()

@@ -65,10 +65,14 @@ class LLMEngine:
             parser_name = BUNDLED_REASONING_PARSER
         self.reasoning_parser = parser_name
         self.reasoner = load_reasoner(parser_name, self.tokenizer) if parser_name else None
+        self.has_reasoner = self.reasoner is not None
         self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
-        self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids,
-                                       self.reasoner.force_end_token_ids if self.reasoner else None,
-                                       config.max_num_seqs)
+        force = list(self.reasoner.force_end_token_ids) if self.reasoner else None
+        end_id = getattr(self.reasoner, "end_token_id", None)
+        # a single-token end marker after layout tokens (DeclarativeReasoner's "\n</think>")
+        prefix_len = len(force) - 1 if force and end_id is not None and force[-1] == end_id else 0
+        self.pipeline = LogitsPipeline(self.guided, self.eos_token_ids, force, config.max_num_seqs,
+                                       force_end_prefix_len=prefix_len)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.requests: dict[str, Request] = {}
 

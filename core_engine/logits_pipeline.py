@@ -18,11 +18,17 @@ from .sampler import sample
 
 
 class LogitsPipeline:
+    """``force_end_token_ids`` end the reasoning when a budget runs out; their first
+    ``force_end_prefix_len`` tokens are layout before the end marker (a newline), which counts as
+    reasoning and is left out when the budget has no room for it."""
+
     def __init__(self, guided: GuidedDecoding, eos_token_ids: list[int], force_end_token_ids: list[int] | None,
-                 max_rows: int) -> None:
+                 max_rows: int, force_end_prefix_len: int = 0) -> None:
         self.guided = guided
         self.eos_token_ids = eos_token_ids
         self.force_end_token_ids = force_end_token_ids or []
+        self._force_prefix_len = force_end_prefix_len if force_end_token_ids else 0
+        self._end_marker = self.force_end_token_ids[self._force_prefix_len:]
         self._bitmask: torch.Tensor | None = None
         self._max_rows = max_rows
 
@@ -33,9 +39,16 @@ class LogitsPipeline:
         tracker = request.tracker
         if tracker is not None and tracker.in_reasoning:
             budget = request.params.reasoning_max_tokens
-            if budget is not None and request.reasoning_tokens >= budget and self.force_end_token_ids:
-                request.forced.extend(self.force_end_token_ids)
-                return request.forced.popleft()
+            if budget is not None and self.force_end_token_ids:
+                # A hard cap: the reasoning tokens reported, a forced newline included, never exceed
+                # the budget. The end marker itself is markup and is not counted.
+                room = budget - request.reasoning_tokens
+                if room <= 0:
+                    request.forced.extend(self._end_marker)
+                    return request.forced.popleft()
+                if room == self._force_prefix_len and request.reasoning_tokens > 0:
+                    request.forced.extend(self.force_end_token_ids)
+                    return request.forced.popleft()
             return None
         guided = request.guided
         if guided is None:
@@ -79,8 +92,11 @@ class LogitsPipeline:
             tokens[row] = self._advance_grammar(requests[row], tokens[row])
         for request, token in zip(requests, tokens):
             tracker = request.tracker
-            if tracker is not None and tracker.feed(token):
-                request.reasoning_tokens += 1
+            if tracker is not None:
+                was_reasoning = tracker.in_reasoning
+                tracker.feed(token)
+                if was_reasoning and tracker.in_reasoning:   # the token that ends reasoning is not counted
+                    request.reasoning_tokens += 1
         return tokens
 
     def _advance_grammar(self, request: Request, token: int) -> int:

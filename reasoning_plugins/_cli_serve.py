@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "carry only the keys that have text, as vLLM's do")
     parsing.add_argument("--tool-call-parser", metavar="NAME", default=None,
                          help="parse tool calls from the content with this parser, e.g. hermes")
+    parsing.add_argument("--reasoning-field", choices=("both", "reasoning_content", "reasoning"), default="both",
+                         help="the message/delta key(s) that carry the reasoning: both (default), "
+                              "reasoning_content (LMDeploy, FastDeploy) or reasoning (vLLM, OpenRouter)")
+    parsing.add_argument("--reasoning-effort-budgets", metavar="LEVEL=VALUE,...", default=None,
+                         help="what each reasoning_effort level means: a token budget, 'unlimited' or 'off' "
+                              "(default: none=off,minimal=64,low=256,medium=1024,high=unlimited; levels not "
+                              "named keep their default, new names add levels)")
     parsing.add_argument("--stream-interval", type=_positive_int, metavar="N", default=1,
                          help="after the first token, stream text every N tokens (default: 1, every "
                               "token); larger values cost less under heavy load")

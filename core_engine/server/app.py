@@ -48,6 +48,7 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
     make_parser = (lambda: get_parser(config.reasoning_parser, tokenizer)) if config.reasoning_parser else None
     make_tool_parser = (lambda: get_tool_parser(config.tool_call_parser, tokenizer)) if config.tool_call_parser else None
     runner = ChatRunner(engine, config, make_parser)
+    mode_probe = make_parser() if make_parser is not None else None   # asked resolve_mode only
     created = int(time.time())
 
     app = FastAPI(title="reasoning-plugins", docs_url=None, redoc_url=None, openapi_url=None)
@@ -88,7 +89,7 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
             parsed = ServerChatRequest.model_validate_json(body)
         except ValidationError as exc:
             raise validation_error(exc) from None
-        plan = plan_chat(parsed, engine, config, served_name, make_tool_parser)
+        plan = plan_chat(parsed, engine, config, served_name, make_tool_parser, mode_probe)
         if parsed.stream:
             gen, first = await runner.start(plan)
             return EventStreamResponse(runner.stream(plan, gen, first))

@@ -107,7 +107,8 @@ class ChatRunner:
         whole, out = await self.collect(plan)
         message: dict[str, Any] = {"role": "assistant", "content": whole.content}
         if plan.include_reasoning:
-            message["reasoning_content"] = whole.reasoning
+            for key in plan.reasoning_keys:
+                message[key] = whole.reasoning
         if whole.tool_calls:
             message["tool_calls"] = [call.to_openai() for call in whole.tool_calls]
         return {

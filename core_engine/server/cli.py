@@ -14,6 +14,7 @@ from reasoning_plugins._host import PARSER, TOOL_PARSER
 from reasoning_plugins._cli_serve import add_arguments
 
 from .config import ServerConfig
+from .controls import format_efforts, parse_efforts
 
 __all__ = ["build_parser", "main", "serve"]
 
@@ -44,6 +45,11 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"error: {problem}", file=out, flush=True)
         return 2
     try:
+        efforts = parse_efforts(args.reasoning_effort_budgets or "")
+    except ValueError as exc:
+        print(f"error: --reasoning-effort-budgets: {exc}", file=out, flush=True)
+        return 2
+    try:
         config = ServerConfig(
             reasoning_parser=args.reasoning_parser,
             tool_call_parser=args.tool_call_parser,
@@ -55,6 +61,8 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             delta_keys=args.delta_keys or ("sparse" if args.enable_reasoning else "full"),
             sampling_defaults=_generation_defaults(args.model),
             stream_interval=args.stream_interval,
+            reasoning_field=args.reasoning_field,
+            reasoning_efforts=efforts,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=out, flush=True)
@@ -94,6 +102,8 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if config.sampling_defaults:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(config.sampling_defaults.items()))
             print(f"Sampling defaults from generation_config.json: {shown}", file=out, flush=True)
+        print(f"reasoning_effort levels: {format_efforts(config.reasoning_efforts)} | reasoning field(s): "
+              f"{', '.join(config.reasoning_keys)}", file=out, flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                     timeout_graceful_shutdown=5)
     finally:

@@ -5,11 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["DEFAULT_MAX_REQUEST_BYTES", "ServerConfig"]
+from .controls import DEFAULT_EFFORTS, EffortLevel
+
+__all__ = ["DEFAULT_MAX_REQUEST_BYTES", "REASONING_FIELDS", "ServerConfig"]
 
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 DeltaKeys = Literal["full", "sparse"]
+ReasoningField = Literal["both", "reasoning_content", "reasoning"]
+
+# --reasoning-field -> the message/delta keys that carry the reasoning
+REASONING_FIELDS: dict[str, tuple[str, ...]] = {
+    "both": ("reasoning_content", "reasoning"),
+    "reasoning_content": ("reasoning_content",),
+    "reasoning": ("reasoning",),
+}
 
 
 @dataclass(slots=True)
@@ -25,6 +35,9 @@ class ServerConfig:
     them out; the CLI reads them from the model's ``generation_config.json``.
     ``stream_interval`` sends streamed text every N engine outputs (1: every token) after the
     first, which is always sent at once; larger values mean fewer, larger writes under load.
+    ``reasoning_field`` names the key(s) that carry the reasoning in messages and deltas:
+    ``reasoning_content`` (LMDeploy, FastDeploy, older vLLM), ``reasoning`` (vLLM, OpenRouter) or
+    ``both``. ``reasoning_efforts`` maps each ``reasoning_effort`` level to a switch and a budget.
     """
 
     reasoning_parser: str | None = None
@@ -37,6 +50,12 @@ class ServerConfig:
     delta_keys: DeltaKeys = "full"
     sampling_defaults: dict[str, float] = field(default_factory=dict)
     stream_interval: int = 1
+    reasoning_field: ReasoningField = "both"
+    reasoning_efforts: dict[str, EffortLevel] = field(default_factory=lambda: dict(DEFAULT_EFFORTS))
+
+    @property
+    def reasoning_keys(self) -> tuple[str, ...]:
+        return REASONING_FIELDS[self.reasoning_field]
 
     def __post_init__(self) -> None:
         for name in ("reasoning_parser", "tool_call_parser", "served_model_name", "api_key"):
@@ -56,5 +75,9 @@ class ServerConfig:
         unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
         if unknown:
             raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")
+        if self.reasoning_field not in REASONING_FIELDS:
+            raise ValueError(f"reasoning_field must be one of {', '.join(REASONING_FIELDS)}, got {self.reasoning_field!r}")
+        if not self.reasoning_efforts or not all(isinstance(v, EffortLevel) for v in self.reasoning_efforts.values()):
+            raise ValueError("reasoning_efforts must map at least one level name to an EffortLevel")
         if self.delta_keys not in ("full", "sparse"):
             raise ValueError(f"delta_keys must be 'full' or 'sparse', got {self.delta_keys!r}")

@@ -77,6 +77,7 @@ class ProcessEngine:
         self.model_name: str = payload["model_name"]
         self.max_model_len: int = payload["max_model_len"]
         self.reasoning_parser: str | None = payload["reasoning_parser"]
+        self.has_reasoner: bool = payload["has_reasoner"]
         self._stats: dict[str, int] = payload["stats"]
         self._streams: dict[str, _Stream] = {}
         self._lock = threading.Lock()
@@ -242,6 +243,7 @@ def _engine_main(config: EngineConfig, conn: Connection) -> None:
         return
     conn.send(("ready", {"tokenizer": engine.tokenizer, "model_name": engine.model_name,
                          "max_model_len": engine.max_model_len, "reasoning_parser": engine.reasoning_parser,
+                         "has_reasoner": engine.has_reasoner,
                          "stats": engine.stats()}))
     try:
         _serve(engine, conn)

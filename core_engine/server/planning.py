@@ -14,10 +14,11 @@ from typing import Any, Protocol
 from core_engine.sampling_params import GuidedDecodingParams, SamplingParams
 
 from .config import ServerConfig
+from .controls import ReasoningControls, resolve_controls, sent_fields
 from .errors import ApiError
 from .protocol import NamedToolChoice, ServerChatRequest
 
-__all__ = ["ChatPlan", "EngineLike", "plan_chat"]
+__all__ = ["ChatPlan", "EngineLike", "plan_chat", "reasoning_budget"]
 
 
 class EngineLike(Protocol):
@@ -26,6 +27,7 @@ class EngineLike(Protocol):
     tokenizer: Any
     model_name: str
     max_model_len: int
+    has_reasoner: bool      # budgets and grammar gating work (the engine knows where reasoning ends)
 
     def build_prompt(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                      chat_template_kwargs: dict[str, Any] | None = None) -> list[int]: ...
@@ -52,12 +54,19 @@ class ChatPlan:
     include_reasoning: bool           # reasoning_content is part of the response
     tool_parser: Any | None           # a fresh ToolParser when tool calls are parsed
     include_usage: bool
+    controls: ReasoningControls = ReasoningControls()
+    reasoning_keys: tuple[str, ...] = ("reasoning_content", "reasoning")   # keys carrying the reasoning
 
 
 def plan_chat(request: ServerChatRequest, engine: EngineLike, config: ServerConfig, served_name: str,
-              tool_parser_factory: Any | None) -> ChatPlan:
-    """Check ``request`` against the model and the settings and build its :class:`ChatPlan`."""
+              tool_parser_factory: Any | None, mode_probe: Any | None = None) -> ChatPlan:
+    """Check ``request`` against the model and the settings and build its :class:`ChatPlan`.
+
+    ``mode_probe`` is a reasoning parser instance (shared, only asked ``resolve_mode``) used to
+    check that a request that turns thinking off really gets a prompt that closes it.
+    """
     _check_unsupported(request)
+    controls = resolve_controls(sent_fields(request), config.reasoning_efforts)
     model = _resolve_model(request, config, served_name)
     tools = request.tool_dicts() or None
     choice = _tool_choice(request, tools)
@@ -69,14 +78,21 @@ def plan_chat(request: ServerChatRequest, engine: EngineLike, config: ServerConf
                            param="tools")
         tool_parser = tool_parser_factory()
     guided = _guided(request, choice, tools, tool_parser)
+    if guided is not None and config.reasoning_parser is not None and not engine.has_reasoner:
+        raise ApiError(400, _no_reasoner(config, "structured output (a schema, a regex or a forced tool call)",
+                                         "it would constrain the reasoning too"), param=_guided_param(request))
     messages = _messages(request, engine)
     template_tools = tools if choice != "none" else None
+    template_kwargs = controls.template_kwargs(request.chat_template_kwargs)
     try:
-        prompt_ids = engine.build_prompt(messages, tools=template_tools,
-                                         chat_template_kwargs=request.chat_template_kwargs)
+        prompt_ids = engine.build_prompt(messages, tools=template_tools, chat_template_kwargs=template_kwargs)
     except ValueError as exc:
         raise ApiError(400, f"Cannot build the prompt: {exc}", param="messages") from exc
-    params = _sampling(request, engine, config, len(prompt_ids), guided)
+    if template_kwargs != request.chat_template_kwargs:
+        # parsers and reasoners read the switch from the request, as the template did
+        request = request.model_copy(update={"chat_template_kwargs": template_kwargs})
+    budget = reasoning_budget(controls, prompt_ids, request, engine, config, mode_probe)
+    params = _sampling(request, engine, config, len(prompt_ids), guided, budget)
     return ChatPlan(
         request_id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
@@ -85,10 +101,61 @@ def plan_chat(request: ServerChatRequest, engine: EngineLike, config: ServerConf
         prompt_ids=prompt_ids,
         params=params,
         reasoning_parser=config.reasoning_parser,
-        include_reasoning=config.reasoning_parser is not None and request.include_reasoning,
+        include_reasoning=config.reasoning_parser is not None and not controls.exclude,
         tool_parser=tool_parser,
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
+        controls=controls,
+        reasoning_keys=config.reasoning_keys,
     )
+
+
+def reasoning_budget(controls: ReasoningControls, prompt_ids: list[int], request: Any, engine: EngineLike,
+                     config: ServerConfig, mode_probe: Any | None) -> int | None:
+    """The ``reasoning_max_tokens`` the engine enforces for these controls (None: no cap).
+
+    Thinking off where the prompt still opens the reasoning (a chat template without a switch)
+    falls back to a budget of 0: reasoning ends at once and no reasoning token is counted.
+    Without a reasoner the engine cannot enforce a budget: a 400 naming the field.
+    """
+    budget = controls.budget
+    if controls.thinking is False and _still_reasoning(mode_probe, prompt_ids, request):
+        if not engine.has_reasoner:
+            raise ApiError(400, _no_reasoner(config, f"{controls.thinking_from} false (thinking off)",
+                                             "the chat template does not close the reasoning either"),
+                           param=controls.thinking_from)
+        budget = 0
+    if budget is not None and not engine.has_reasoner:
+        if config.reasoning_parser is None:
+            raise ApiError(400, f"{controls.budget_from} needs a reasoning parser: this server splits no reasoning; "
+                                "start it with --reasoning-parser NAME.", param=controls.budget_from)
+        raise ApiError(400, _no_reasoner(config, f"a reasoning budget ({controls.budget_from})",
+                                         "the engine cannot tell when reasoning ends"), param=controls.budget_from)
+    return budget
+
+
+def _still_reasoning(mode_probe: Any | None, prompt_ids: list[int], request: Any) -> bool:
+    resolve = getattr(mode_probe, "resolve_mode", None)
+    if resolve is None:
+        return False     # nothing to ask: trust the chat template
+    mode = resolve(request, prompt_token_ids=prompt_ids)
+    return getattr(mode, "value", mode) in ("reasoning", "await_start")
+
+
+def _no_reasoner(config: ServerConfig, what: str, why: str) -> str:
+    return (f"This server cannot apply {what}: the reasoning parser '{config.reasoning_parser}' declares no "
+            f"markers the engine can follow token by token, so {why}. Leave it out, or serve a parser with "
+            "known markers (a reasoner of the same name, `start_token`/`end_token` attributes, or a "
+            "`format`).")
+
+
+def _guided_param(request: ServerChatRequest) -> str:
+    if request.response_format is not None and request.response_format.type != "text":
+        return "response_format"
+    if request.guided_json is not None:
+        return "guided_json"
+    if request.guided_regex is not None:
+        return "guided_regex"
+    return "tool_choice"
 
 
 def _check_unsupported(request: ServerChatRequest) -> None:
@@ -178,7 +245,7 @@ def _messages(request: ServerChatRequest, engine: EngineLike) -> list[dict[str, 
 
 
 def _sampling(request: ServerChatRequest, engine: EngineLike, config: ServerConfig, prompt_len: int,
-              guided: GuidedDecodingParams | None) -> SamplingParams:
+              guided: GuidedDecodingParams | None, reasoning_max_tokens: int | None) -> SamplingParams:
     context = engine.max_model_len
     room = context - prompt_len
     if room < 1:
@@ -207,7 +274,7 @@ def _sampling(request: ServerChatRequest, engine: EngineLike, config: ServerConf
             seed=request.seed,
             stop=request.stop_list,
             ignore_eos=request.ignore_eos,
-            reasoning_max_tokens=request.reasoning_max_tokens,
+            reasoning_max_tokens=reasoning_max_tokens,
             guided=guided,
         )
     except ValueError as exc:

@@ -134,6 +134,11 @@ class ServerChatRequest(ChatCompletionRequest):
     chat_template_kwargs: dict[str, Any] | None = None
     reasoning_max_tokens: int | None = Field(default=None, ge=0)
     include_reasoning: bool = True
+    # other spellings of the reasoning controls, read together by controls.resolve_controls
+    reasoning_effort: str | None = None
+    thinking_token_budget: int | None = Field(default=None, ge=0)
+    thinking_budget: int | None = Field(default=None, ge=0)
+    reasoning: dict[str, Any] | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
     ignore_eos: bool = False

@@ -32,7 +32,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 class ChunkEncoder:
     """Encodes one request's ``chat.completion.chunk`` events."""
 
-    __slots__ = ("_head", "_usage_head", "_full", "_reasoning_key", "_role_sent")
+    __slots__ = ("_head", "_usage_head", "_full", "_reasoning_keys", "_role_sent")
 
     def __init__(self, plan: ChatPlan, *, full_keys: bool) -> None:
         ident = (f'{{"id":{_dumps(plan.request_id)},"object":"chat.completion.chunk",'
@@ -40,7 +40,7 @@ class ChunkEncoder:
         self._head = (ident + ',"choices":[{"index":0,"delta":').encode()
         self._usage_head = (ident + ',"choices":[],"usage":').encode()
         self._full = full_keys
-        self._reasoning_key = plan.include_reasoning
+        self._reasoning_keys = plan.reasoning_keys if plan.include_reasoning else ()
         self._role_sent = False
 
     def delta(self, piece: Piece, finish_reason: str | None = None) -> bytes:
@@ -50,11 +50,12 @@ class ChunkEncoder:
             self._role_sent = True
         if self._full:
             delta["content"] = piece.content
-            if self._reasoning_key:
-                delta["reasoning_content"] = piece.reasoning
+            for key in self._reasoning_keys:
+                delta[key] = piece.reasoning
         else:
             if piece.reasoning is not None:
-                delta["reasoning_content"] = piece.reasoning
+                for key in self._reasoning_keys:
+                    delta[key] = piece.reasoning
             if piece.content is not None:
                 delta["content"] = piece.content
         if piece.tool_calls:

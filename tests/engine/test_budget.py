@@ -1,4 +1,4 @@
-"""Reasoning budgets: after N reasoning tokens the reasoner's end tokens are forced."""
+"""Reasoning budgets: a hard cap on reasoning tokens, enforced by forcing the reasoner's end tokens."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from core_engine import EngineConfig, LLMEngine, SamplingParams
 from .conftest import chat_prompt, run_to_completion
 
 
-@pytest.mark.parametrize("budget", [0, 1, 3, 8])
-def test_budget_forces_the_end_of_reasoning(clean_engine: LLMEngine, budget: int) -> None:
-    """Reasoning ends within N sampled tokens plus the forced end sequence; the answer follows it."""
+@pytest.mark.parametrize("budget", [0, 1, 3, 4, 8])
+def test_budget_is_a_hard_cap(clean_engine: LLMEngine, budget: int) -> None:
+    """Reasoning tokens never exceed the budget, a forced newline included; the answer follows."""
     engine = clean_engine
     force = engine.reasoner.force_end_token_ids
     end_id = force[-1]
@@ -23,23 +23,32 @@ def test_budget_forces_the_end_of_reasoning(clean_engine: LLMEngine, budget: int
         ids = result.token_ids
         assert end_id in ids
         end_at = ids.index(end_id)
-        assert end_at <= budget + len(force) - 1
-        if end_at == budget + len(force) - 1 and ids[:budget].count(end_id) == 0:
-            # The model did not end on its own: exactly the forced sequence follows N tokens.
-            assert ids[budget:end_at + 1] == force
-        assert result.reasoning_tokens == end_at + 1
+        # every token before the end marker is reasoning, and the marker is not counted
+        assert result.reasoning_tokens == end_at <= budget
         assert len(ids) == 40
 
 
-def test_budget_zero_starts_with_the_forced_end(clean_engine: LLMEngine) -> None:
-    """reasoning_max_tokens=0 forces the end sequence as the very first tokens."""
+def test_budget_forces_a_newline_before_the_marker_when_there_is_room(clean_engine: LLMEngine) -> None:
+    """With room left, the forced end is the model's own layout: the newline counts, the marker does not."""
+    engine = clean_engine
+    force = engine.reasoner.force_end_token_ids
+    assert len(force) == 2    # "\n", "</think>"
+    prompt = chat_prompt(engine, "What is 37 + 45?")
+    result = run_to_completion(engine, {0: [("n", prompt, SamplingParams(max_tokens=20, temperature=0.0,
+                                                                           reasoning_max_tokens=4))]})["n"]
+    assert result.token_ids[3:5] == force
+    assert result.reasoning_tokens == 4
+
+
+def test_budget_zero_starts_with_the_end_marker(clean_engine: LLMEngine) -> None:
+    """reasoning_max_tokens=0 forces the end marker as the very first token: no reasoning token at all."""
     engine = clean_engine
     force = engine.reasoner.force_end_token_ids
     prompt = chat_prompt(engine, "Say hi.")
     result = run_to_completion(engine, {0: [("z", prompt, SamplingParams(max_tokens=10, temperature=0.0,
                                                                            reasoning_max_tokens=0))]})["z"]
-    assert result.token_ids[:len(force)] == force
-    assert result.reasoning_tokens == len(force)
+    assert result.token_ids[0] == force[-1]
+    assert result.reasoning_tokens == 0
 
 
 def test_budget_is_ignored_when_thinking_is_closed_in_the_prompt(clean_engine: LLMEngine) -> None:

@@ -19,7 +19,7 @@ def test_one_conversation_returns_one_result_with_usage(llm: LLM) -> None:
     reasoning, _, content = result.text.partition("</think>")
     assert result.reasoning_content == (reasoning or None)
     assert result.content == (content or None)
-    assert 1 <= result.reasoning_tokens <= 10 + len(llm.engine.reasoner.force_end_token_ids)
+    assert 1 <= result.reasoning_tokens <= 10   # a hard cap: a forced newline counts, </think> does not
 
 
 def test_many_conversations_run_together_in_order(llm: LLM) -> None:
