@@ -28,7 +28,7 @@ from .config import ServerConfig
 from .errors import ApiError, api_error_handler, error_response, unexpected_error_response, validation_error
 from .guard import BodyTooLarge, GuardMiddleware, too_large
 from .messages import MessagesApi
-from .planning import EngineLike, plan_chat
+from .planning import ChatPlan, EngineLike, plan_chat
 from .protocol import ServerChatRequest
 from .responses import ResponsesApi
 from .responses_protocol import not_stored
@@ -95,8 +95,11 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
             return EventStreamResponse(runner.stream(plan, gen, first))
         return _CancellableJSON(lambda: runner.complete(plan))
 
+    def plan_translated(request: ServerChatRequest) -> ChatPlan:
+        return plan_chat(request, engine, config, served_name, make_tool_parser, mode_probe)
+
     for path, api in (("/v1/responses", ResponsesApi()), ("/v1/messages", MessagesApi())):
-        app.add_api_route(path, _translated_route(api, runner, engine, config, served_name, make_tool_parser),
+        app.add_api_route(path, _translated_route(api, runner, plan_translated, config.max_request_bytes),
                           methods=["POST"])
 
     @app.get("/v1/responses/{response_id}")
@@ -107,25 +110,25 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
     return app
 
 
-def _translated_route(api: TranslatedApi, runner: ChatRunner, engine: EngineLike, config: ServerConfig,
-                      served_name: str, make_tool_parser: Any) -> Callable[[Request], Awaitable[Any]]:
+def _translated_route(api: TranslatedApi, runner: ChatRunner, plan: Callable[[ServerChatRequest], ChatPlan],
+                      max_request_bytes: int) -> Callable[[Request], Awaitable[Any]]:
     """A route that translates ``api``'s body into a chat request and runs it on the shared path."""
     names = api.chat_names
 
     async def route(request: Request) -> Any:
-        body = await _read_body(request, config.max_request_bytes)
+        body = await _read_body(request, max_request_bytes)
         try:
             parsed = api.request_model.model_validate_json(body)
         except ValidationError as exc:
             raise validation_error(exc) from None
         try:
-            plan = plan_chat(api.to_chat(parsed), engine, config, served_name, make_tool_parser)
+            planned = plan(api.to_chat(parsed))
         except ApiError as exc:
             raise renamed(exc, names) from None
         if getattr(parsed, "stream", False):
-            gen, first = await renaming(names, lambda: runner.start(plan))
-            return EventStreamResponse(api.stream(runner, parsed, plan, gen, first))
-        return _CancellableJSON(lambda: renaming(names, lambda: api.complete(runner, parsed, plan)))
+            gen, first = await renaming(names, lambda: runner.start(planned))
+            return EventStreamResponse(api.stream(runner, parsed, planned, gen, first))
+        return _CancellableJSON(lambda: renaming(names, lambda: api.complete(runner, parsed, planned)))
 
     return route
 

@@ -22,7 +22,7 @@ _STRICT = ConfigDict(extra="allow", strict=True)
 
 # chat field -> Messages field, for error messages produced by the shared plan
 CHAT_NAMES = {"max_completion_tokens": "max_tokens", "stop": "stop_sequences",
-              "reasoning_max_tokens": "thinking.budget_tokens"}
+              "response_format": "output_config.format", "reasoning_effort": "output_config.effort"}
 
 
 class Message(BaseModel):
@@ -81,6 +81,22 @@ class Thinking(BaseModel):
         return self
 
 
+class OutputFormat(BaseModel):
+    model_config = _STRICT
+
+    type: Literal["json_schema"]
+    json_schema: dict[str, Any] = Field(alias="schema")
+
+
+class OutputConfig(BaseModel):
+    """``{"effort": level, "format": {"type": "json_schema", "schema": {...}}}``."""
+
+    model_config = _STRICT
+
+    effort: str | None = None
+    format: OutputFormat | None = None
+
+
 class MessagesRequest(BaseModel):
     """A ``/v1/messages`` body, as this server accepts it."""
 
@@ -98,6 +114,7 @@ class MessagesRequest(BaseModel):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: Thinking | None = None
+    output_config: OutputConfig | None = None
     metadata: dict[str, Any] | None = None
     mcp_servers: list[Any] | None = None
     n: int | None = None
@@ -133,26 +150,28 @@ def to_chat_request(request: MessagesRequest, signer: ThinkingSigner) -> ServerC
             fields["tool_choice"] = {"auto": "auto", "any": "required", "none": "none"}[choice.type]
         if choice.disable_parallel_tool_use is not None:
             fields["parallel_tool_calls"] = not choice.disable_parallel_tool_use
+    output = request.output_config
+    if output is not None and output.format is not None:
+        fields["response_format"] = {"type": "json_schema",
+                                     "json_schema": {"name": "output", "schema": output.format.json_schema}}
+    if output is not None and output.effort is not None:
+        fields["reasoning_effort"] = output.effort
     extra = request.model_extra or {}
     fields.update({name: extra[name] for name in EXTENSION_FIELDS if name in extra})
-    fields.update(_thinking(request, fields.get("chat_template_kwargs")))
+    fields.update(_thinking(request))
     return chat_request({k: v for k, v in fields.items() if v is not None}, CHAT_NAMES)
 
 
-def _thinking(request: MessagesRequest, template_kwargs: Any) -> dict[str, Any]:
+def _thinking(request: MessagesRequest) -> dict[str, Any]:
+    """``thinking`` as the shared reasoning controls read it (``adaptive``: the model's default)."""
     thinking = request.thinking
     if thinking is None or thinking.type == "adaptive":
-        return {}                   # the model's own default
-    kwargs = dict(template_kwargs) if isinstance(template_kwargs, dict) else {}
-    if thinking.type == "disabled":
-        return {"chat_template_kwargs": {**kwargs, "enable_thinking": False}}
-    assert thinking.budget_tokens is not None
-    if thinking.budget_tokens >= request.max_tokens:
+        return {}
+    if thinking.budget_tokens is not None and thinking.budget_tokens >= request.max_tokens:
         raise invalid("thinking.budget_tokens",
                       f"thinking.budget_tokens ({thinking.budget_tokens}) must be less than max_tokens "
                       f"({request.max_tokens}): max_tokens counts the thinking too, so leave room for the answer.")
-    return {"chat_template_kwargs": {**kwargs, "enable_thinking": True},
-            "reasoning_max_tokens": thinking.budget_tokens}
+    return {"thinking": thinking.model_dump(include={"type", "budget_tokens"}, exclude_none=True)}
 
 
 def _system(system: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -272,6 +291,6 @@ def _texts(blocks: Any, where: str, *, allowed: tuple[str, ...]) -> str:
 
 def _unsupported(kind: str, where: str, accepted: str) -> Exception:
     if kind in ("image", "document", "search_result", "container_upload"):
-        return invalid(where, f"{where} is a {kind!r} block, but this server's model reads text only; "
+        return invalid(where, f"{where} is a block of type {kind!r}, but this server's model reads text only; "
                               "send text blocks.", code="unsupported_content")
     return invalid(where, f"{where} has type {kind!r}; this server accepts {accepted} blocks here.")

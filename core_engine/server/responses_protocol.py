@@ -147,7 +147,8 @@ def to_chat_request(request: ResponsesRequest) -> ServerChatRequest:
         fields["response_format"] = {"type": "json_schema", "json_schema": {
             "name": fmt.name or "response", "schema": fmt.json_schema, "strict": fmt.strict}}
     if request.reasoning is not None and request.reasoning.effort is not None:
-        fields["reasoning_effort"] = request.reasoning.effort
+        # read by the shared reasoning controls, which name it reasoning.effort in their errors
+        fields["reasoning"] = {"effort": request.reasoning.effort}
     extra = request.model_extra or {}
     fields.update({name: extra[name] for name in EXTENSION_FIELDS if name in extra})
     return chat_request({k: v for k, v in fields.items() if v is not None}, CHAT_NAMES)
@@ -242,8 +243,8 @@ def _text(content: Any, where: str) -> str:
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             texts.append(part["refusal"])
         else:
-            raise invalid(f"{where}[{j}]", f"{where}[{j}] is a {kind!r} part, but this server's model reads "
-                                           "text only; send input_text parts or a string.",
+            raise invalid(f"{where}[{j}]", f"{where}[{j}] is a part of type {kind!r}, but this server's model "
+                                           "reads text only; send input_text parts or a string.",
                           code="unsupported_content")
     return "".join(texts)
 

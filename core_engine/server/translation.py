@@ -27,8 +27,9 @@ T = TypeVar("T")
 
 # Chat-completions extensions (vLLM, SGLang, FastDeploy names) that mean the same in every API and
 # are passed through unchanged when a Responses or Messages body carries them.
-EXTENSION_FIELDS = ("top_k", "seed", "ignore_eos", "chat_template_kwargs", "reasoning_max_tokens",
-                    "guided_regex")
+EXTENSION_FIELDS = ("top_k", "seed", "ignore_eos", "guided_regex", "chat_template_kwargs", "enable_thinking",
+                    "reasoning_effort", "reasoning_max_tokens", "thinking_token_budget", "thinking_budget",
+                    "include_reasoning")
 
 
 def invalid(param: str, message: str, code: str | None = None) -> ApiError:
@@ -52,12 +53,15 @@ def renamed(error: ApiError, names: Mapping[str, str]) -> ApiError:
     if param:
         head = re.match(r"[^.\[]*", param).group(0)  # type: ignore[union-attr]  # always matches
         param = names.get(head, head) + param[len(head):]
-    # only identifiers with an underscore are rewritten in the text; plain words stay prose
+    # identifiers with an underscore are rewritten anywhere in the text, plain words only where they
+    # are quoted as a field ('stop': ...), so prose keeps its meaning
     spelled = {chat: api for chat, api in names.items() if "_" in chat}
     message = error.message
     if spelled:
         pattern = re.compile(r"\b(" + "|".join(map(re.escape, spelled)) + r")\b")
         message = pattern.sub(lambda m: spelled[m.group(1)], message)
+    quoted = re.compile(r"'(" + "|".join(map(re.escape, names)) + r")(?=['.\[])")
+    message = quoted.sub(lambda m: "'" + names[m.group(1)], message)
     return ApiError(error.status, message, type=error.type, param=param, code=error.code)
 
 
