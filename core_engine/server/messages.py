@@ -16,20 +16,18 @@ from typing import Any
 
 from reasoning_plugins.tool_parsers.base import ToolCallDelta
 
-from .assembly import Piece, Whole
+from .assembly import Piece
 from .chat import ChatRunner
 from .messages_errors import anthropic_error_body
 from .messages_protocol import CHAT_NAMES, MessagesRequest, to_chat_request
 from .planning import ChatPlan
 from .protocol import ServerChatRequest
 from .thinking_signature import ThinkingSigner
+from .translation import encode_events, pieces_of
 
 __all__ = ["ContentBlocks", "MessageCall", "MessagesApi", "complete_message", "stream_message"]
 
 log = logging.getLogger("core_engine.server")
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 @dataclass(slots=True)
 class MessageCall:
@@ -126,11 +124,6 @@ def _arguments(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _pieces(whole: Whole) -> list[Piece]:
-    calls = [ToolCallDelta(i, call.id, call.name, call.arguments) for i, call in enumerate(whole.tool_calls)]
-    return [Piece(reasoning=whole.reasoning), Piece(content=whole.content), Piece(tool_calls=calls)]
-
-
 def _stop(out: Any, has_tool_calls: bool) -> tuple[str, str | None]:
     """``stop_reason`` and ``stop_sequence``."""
     if out.finish_reason == "length":
@@ -158,21 +151,17 @@ async def complete_message(runner: ChatRunner, call: MessageCall) -> dict[str, A
     """Run to the end and return a ``message`` object."""
     whole, out = await runner.collect(call.plan)
     blocks = ContentBlocks(call.signer)
-    for piece in _pieces(whole):
+    for piece in pieces_of(whole):
         blocks.add(piece)
     blocks.close()
     return _message(call, blocks.blocks, _stop(out, bool(whole.tool_calls)), _usage(out))
-
-
-def _encode(events: list[dict[str, Any]]) -> bytes:
-    return "".join(f"event: {event['type']}\ndata: {_dumps(event)}\n\n" for event in events).encode()
 
 
 async def stream_message(runner: ChatRunner, call: MessageCall, gen: AsyncIterator[Any],
                          first: Any) -> AsyncIterator[bytes]:
     """The server-sent events of a started request, in the order Anthropic sends them."""
     start_usage = {"input_tokens": len(call.plan.prompt_ids), "output_tokens": 0}
-    yield _encode([{"type": "message_start", "message": _message(call, [], (None, None), start_usage)},
+    yield encode_events([{"type": "message_start", "message": _message(call, [], (None, None), start_usage)},
                    {"type": "ping"}])
     blocks = ContentBlocks(call.signer)
     try:
@@ -185,10 +174,10 @@ async def stream_message(runner: ChatRunner, call: MessageCall, gen: AsyncIterat
                             "usage": _usage(step.output)},
                            {"type": "message_stop"}]
             if events:
-                yield _encode(events)
+                yield encode_events(events)
     except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
         log.exception("message %s failed while streaming", call.message_id)
-        yield _encode([anthropic_error_body(500, f"generation failed: {exc}")])
+        yield encode_events([anthropic_error_body(500, f"generation failed: {exc}")])
 
 
 class MessagesApi:

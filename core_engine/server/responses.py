@@ -8,7 +8,6 @@ item per tool call. Streaming and non-streaming build the items with the same
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -18,18 +17,16 @@ from typing import Any
 
 from reasoning_plugins.tool_parsers.base import ToolCallDelta
 
-from .assembly import Piece, Whole
+from .assembly import Piece
 from .chat import ChatRunner, Step
 from .planning import ChatPlan
 from .protocol import ServerChatRequest
 from .responses_protocol import CHAT_NAMES, ResponsesRequest, to_chat_request
+from .translation import encode_events, pieces_of
 
 __all__ = ["OutputItems", "ResponseCall", "ResponsesApi", "complete_response", "stream_response"]
 
 log = logging.getLogger("core_engine.server")
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 @dataclass(slots=True)
 class ResponseCall:
@@ -138,11 +135,6 @@ class OutputItems:
         return [{"type": "response.output_item.added", "output_index": len(self.items) - 1, "item": dict(item)}]
 
 
-def _pieces(whole: Whole) -> list[Piece]:
-    calls = [ToolCallDelta(i, call.id, call.name, call.arguments) for i, call in enumerate(whole.tool_calls)]
-    return [Piece(reasoning=whole.reasoning), Piece(content=whole.content), Piece(tool_calls=calls)]
-
-
 def _response(call: ResponseCall, status: str, output: list[dict[str, Any]], out: Any = None,
               error: dict[str, Any] | None = None) -> dict[str, Any]:
     request = call.request
@@ -204,7 +196,7 @@ async def complete_response(runner: ChatRunner, call: ResponseCall) -> dict[str,
     """Run to the end and return a ``response`` object."""
     whole, out = await runner.collect(call.plan)
     items = OutputItems()
-    for piece in _pieces(whole):
+    for piece in pieces_of(whole):
         items.add(piece)
     status = _status(out)
     items.close(status)
@@ -218,12 +210,10 @@ async def stream_response(runner: ChatRunner, call: ResponseCall, gen: AsyncIter
 
     def encode(events: list[dict[str, Any]]) -> bytes:
         nonlocal sequence
-        chunks = []
         for event in events:
             event["sequence_number"] = sequence
             sequence += 1
-            chunks.append(f"event: {event['type']}\ndata: {_dumps(event)}\n\n")
-        return "".join(chunks).encode()
+        return encode_events(events)
 
     items = OutputItems()
     yield encode([{"type": "response.created", "response": _response(call, "in_progress", [])},

@@ -8,12 +8,16 @@ rewrites them in the API's own field names (``max_output_tokens``, ``max_tokens`
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from reasoning_plugins.tool_parsers.base import ToolCallDelta
+
+from .assembly import Piece, Whole
 from .errors import ApiError, validation_error
 from .protocol import ServerChatRequest
 
@@ -21,7 +25,8 @@ if TYPE_CHECKING:
     from .chat import ChatRunner
     from .planning import ChatPlan
 
-__all__ = ["EXTENSION_FIELDS", "TranslatedApi", "chat_request", "invalid", "renaming", "renamed"]
+__all__ = ["EXTENSION_FIELDS", "TranslatedApi", "chat_request", "encode_events", "invalid", "pieces_of", "renaming",
+           "renamed"]
 
 T = TypeVar("T")
 
@@ -71,6 +76,23 @@ async def renaming(names: Mapping[str, str], call: Callable[[], Awaitable[T]]) -
         return await call()
     except ApiError as exc:
         raise renamed(exc, names) from None
+
+
+def pieces_of(whole: Whole) -> list[Piece]:
+    """A complete output as the pieces a stream would give: reasoning, content, then the calls.
+
+    The non-streaming responses are built by feeding these to the same builders the streams use.
+    """
+    calls = [ToolCallDelta(i, call.id, call.name, call.arguments) for i, call in enumerate(whole.tool_calls)]
+    return [Piece(reasoning=whole.reasoning), Piece(content=whole.content), Piece(tool_calls=calls)]
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_events(events: list[dict[str, Any]]) -> bytes:
+    """Server-sent events named by their ``type``: ``event: <type>`` then ``data: <json>``."""
+    return "".join(f"event: {event['type']}\ndata: {_dumps(event)}\n\n" for event in events).encode()
 
 
 class TranslatedApi(Protocol):
