@@ -23,7 +23,7 @@ from .messages_protocol import CHAT_NAMES, MessagesRequest, to_chat_request
 from .planning import ChatPlan
 from .protocol import ServerChatRequest
 from .thinking_signature import ThinkingSigner
-from .translation import encode_events, pieces_of
+from .translation import close_steps, encode_events, pieces_of
 
 __all__ = ["ContentBlocks", "MessageCall", "MessagesApi", "complete_message", "stream_message"]
 
@@ -161,11 +161,12 @@ async def stream_message(runner: ChatRunner, call: MessageCall, gen: AsyncIterat
                          first: Any) -> AsyncIterator[bytes]:
     """The server-sent events of a started request, in the order Anthropic sends them."""
     start_usage = {"input_tokens": len(call.plan.prompt_ids), "output_tokens": 0}
-    yield encode_events([{"type": "message_start", "message": _message(call, [], (None, None), start_usage)},
-                   {"type": "ping"}])
     blocks = ContentBlocks(call.signer)
+    steps = runner.steps(call.plan, gen, first)
     try:
-        async for step in runner.steps(call.plan, gen, first):
+        yield encode_events([{"type": "message_start", "message": _message(call, [], (None, None), start_usage)},
+                             {"type": "ping"}])
+        async for step in steps:
             events = blocks.add(step.piece)
             if step.finished:
                 reason, sequence = _stop(step.output, step.num_tool_calls > 0)
@@ -178,6 +179,8 @@ async def stream_message(runner: ChatRunner, call: MessageCall, gen: AsyncIterat
     except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
         log.exception("message %s failed while streaming", call.message_id)
         yield encode_events([anthropic_error_body(500, f"generation failed: {exc}")])
+    finally:
+        await close_steps(steps, gen)
 
 
 class MessagesApi:

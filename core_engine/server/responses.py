@@ -18,11 +18,11 @@ from typing import Any
 from reasoning_plugins.tool_parsers.base import ToolCallDelta
 
 from .assembly import Piece
-from .chat import ChatRunner, Step
+from .chat import ChatRunner
 from .planning import ChatPlan
 from .protocol import ServerChatRequest
 from .responses_protocol import CHAT_NAMES, ResponsesRequest, to_chat_request
-from .translation import encode_events, pieces_of
+from .translation import close_steps, encode_events, pieces_of
 
 __all__ = ["OutputItems", "ResponseCall", "ResponsesApi", "complete_response", "stream_response"]
 
@@ -216,11 +216,11 @@ async def stream_response(runner: ChatRunner, call: ResponseCall, gen: AsyncIter
         return encode_events(events)
 
     items = OutputItems()
-    yield encode([{"type": "response.created", "response": _response(call, "in_progress", [])},
-                  {"type": "response.in_progress", "response": _response(call, "in_progress", [])}])
+    steps = runner.steps(call.plan, gen, first)
     try:
-        step: Step
-        async for step in runner.steps(call.plan, gen, first):
+        yield encode([{"type": "response.created", "response": _response(call, "in_progress", [])},
+                      {"type": "response.in_progress", "response": _response(call, "in_progress", [])}])
+        async for step in steps:
             events = items.add(step.piece)
             if step.finished:
                 status = _status(step.output)
@@ -234,7 +234,8 @@ async def stream_response(runner: ChatRunner, call: ResponseCall, gen: AsyncIter
         error = {"code": "server_error", "message": f"generation failed: {exc}"}
         yield encode(items.close("incomplete") +
                      [{"type": "response.failed", "response": _response(call, "failed", items.items, error=error)}])
-
+    finally:
+        await close_steps(steps, gen)
 
 
 class ResponsesApi:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from .chat import ChatRunner
     from .planning import ChatPlan
 
-__all__ = ["EXTENSION_FIELDS", "TranslatedApi", "chat_request", "encode_events", "invalid", "pieces_of", "renaming",
-           "renamed"]
+__all__ = ["EXTENSION_FIELDS", "TranslatedApi", "chat_request", "close_steps", "encode_events", "invalid",
+           "pieces_of", "renaming", "renamed"]
 
 T = TypeVar("T")
 
@@ -93,6 +93,19 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def encode_events(events: list[dict[str, Any]]) -> bytes:
     """Server-sent events named by their ``type``: ``event: <type>`` then ``data: <json>``."""
     return "".join(f"event: {event['type']}\ndata: {_dumps(event)}\n\n" for event in events).encode()
+
+
+async def close_steps(steps: AsyncIterator[Any], gen: AsyncIterator[Any]) -> None:
+    """Close a stream's steps and the engine generator under them (which aborts the request).
+
+    Called when a stream ends for any reason, the client leaving included: closing at once frees
+    the request's KV blocks instead of waiting for the garbage collector. The generator is closed
+    too in case the steps never started.
+    """
+    for closable in (steps, gen):
+        aclose = getattr(closable, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class TranslatedApi(Protocol):
