@@ -1,4 +1,4 @@
-"""A parser's markers: what they are, and where the suite finds them.
+"""A parser's markers for the suite: found by :mod:`reasoning_plugins._markers`, given on the command line.
 
 Checks that exercise markers (lossless, no leak, bounded holdback, modes, split markers) need
 the marker texts. They are found, in this order:
@@ -13,20 +13,9 @@ the marker texts. They are found, in this order:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from reasoning_plugins import ReasoningFormat
+from reasoning_plugins._markers import ATTRIBUTE_PAIRS, Markers, discover_markers
 
 __all__ = ["ATTRIBUTE_PAIRS", "CANNOT_CERTIFY", "Markers", "discover_markers", "parse_markers_option"]
-
-# Attribute names engines' own parsers use for their marker texts (start, end).
-ATTRIBUTE_PAIRS = (
-    ("start_token", "end_token"),
-    ("think_start_token", "think_end_token"),
-    ("reasoning_start_str", "reasoning_end_str"),
-)
 
 CANNOT_CERTIFY = (
     "cannot certify: the suite cannot find this parser's markers, so no marker check can run; "
@@ -34,79 +23,6 @@ CANNOT_CERTIFY = (
     "the model never writes one), --markers START,END (reasoning-plugins check) or "
     "--conformance-markers START,END (pytest), or give it `start_token`/`end_token` attributes"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Markers:
-    """The marker texts a parser reacts to.
-
-    start/end: the reasoning block's markers (``start`` None when the model never writes one);
-    implicit_ends: markers that end reasoning and stay in the content (a tool-call opener);
-    content_wrapper: (open, close) markers around the content, removed by the parser.
-    """
-
-    end: str
-    start: str | None = None
-    implicit_ends: tuple[str, ...] = ()
-    content_wrapper: tuple[str, str] | None = None
-
-    def __post_init__(self) -> None:
-        for marker in (self.end, self.start, *self.implicit_ends, *(self.content_wrapper or ())):
-            if marker is not None and (not isinstance(marker, str) or not marker):
-                raise ValueError(f"markers must be non-empty strings, got {marker!r}")
-        if self.start == self.end:
-            raise ValueError(f"the start and end markers must differ, both are {self.end!r}")
-
-    @classmethod
-    def from_format(cls, fmt: ReasoningFormat) -> Markers:
-        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper)
-
-    @classmethod
-    def from_declaration(cls, value: Any, owner: str) -> Markers:
-        """Read a ``conformance_markers`` class attribute: ``(start, end)`` or a mapping."""
-        if isinstance(value, Markers):
-            return value
-        if isinstance(value, ReasoningFormat):
-            return cls.from_format(value)
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper"}
-            if unknown or "end" not in value:
-                raise ValueError(
-                    f"{owner}.conformance_markers: expected keys start, end, implicit_ends, "
-                    f"content_wrapper ('end' required); got {sorted(value)}"
-                )
-            wrapper = value.get("content_wrapper")
-            return cls(
-                end=value["end"],
-                start=value.get("start"),
-                implicit_ends=tuple(value.get("implicit_ends") or ()),
-                content_wrapper=tuple(wrapper) if wrapper else None,  # type: ignore[arg-type]
-            )
-        if isinstance(value, tuple | list) and len(value) == 2:
-            return cls(start=value[0], end=value[1])
-        raise ValueError(
-            f"{owner}.conformance_markers must be (start, end), e.g. ('<think>', '</think>') "
-            f"with start None when the model never writes one, or a mapping; got {value!r}"
-        )
-
-    @property
-    def removed(self) -> tuple[str, ...]:
-        """Markers that never appear in either section when they act as markers."""
-        found = [self.end]
-        if self.start:
-            found.append(self.start)
-        if self.content_wrapper:
-            found.extend(self.content_wrapper)
-        return tuple(found)
-
-    @property
-    def every(self) -> tuple[str, ...]:
-        return (*self.removed, *self.implicit_ends)
-
-    @property
-    def edge_chars(self) -> frozenset[str]:
-        """First and last characters of the removed markers: text free of them cannot hold a fragment."""
-        return frozenset(ch for marker in self.removed for ch in (marker[0], marker[-1]))
 
 
 def parse_markers_option(value: str, flag: str) -> tuple[str, str]:
@@ -126,54 +42,3 @@ def parse_markers_option(value: str, flag: str) -> tuple[str, str]:
     if start == end:
         raise ValueError(f"{flag}: the start and end markers must differ, both are {start!r}")
     return start, end
-
-
-def _pair(owner: Any) -> tuple[tuple[str, str], str | None] | None:
-    """The first attribute pair of ``owner`` whose end is a non-empty string."""
-    for start_name, end_name in ATTRIBUTE_PAIRS:
-        try:
-            start, end = getattr(owner, start_name, None), getattr(owner, end_name, None)
-        except Exception:  # a property that needs state the owner does not have
-            continue
-        if isinstance(end, str) and end and (start is None or (isinstance(start, str) and start and start != end)):
-            return (start_name, end_name), start
-    return None
-
-
-def discover_markers(
-    parser_cls: Any, declared: tuple[str | None, str] | None, new_parser: Callable[[], Any]
-) -> tuple[Markers | None, str]:
-    """(markers, where they came from); (None, why not) when none can be found.
-
-    ``declared`` is what the author passed at run time; ``new_parser`` builds an instance with
-    the tokenizer, for attributes set in ``__init__``.
-    """
-    if declared is not None:
-        start, end = declared
-        return Markers(start=start, end=end), "given with --markers"
-    if parser_cls is None:
-        return None, "no parser"
-    owner = getattr(parser_cls, "__name__", "parser")
-    value = getattr(parser_cls, "conformance_markers", None)
-    if value is not None:
-        return Markers.from_declaration(value, owner), f"{owner}.conformance_markers"
-    fmt = getattr(parser_cls, "format", None)
-    if isinstance(fmt, ReasoningFormat):
-        return Markers.from_format(fmt), f"{owner}.format"
-    found = _pair(parser_cls)
-    where = "class"
-    if found is None:
-        try:
-            instance = new_parser()
-        except Exception as exc:
-            return None, f"{owner}(tokenizer) raised {type(exc).__name__}: {exc}"
-        found = _pair(instance)
-        where = "instance"
-        if found is None:
-            return None, "no marker attributes"
-        names, start = found
-        end = getattr(instance, names[1])
-    else:
-        names, start = found
-        end = getattr(parser_cls, names[1])
-    return Markers(start=start, end=end), f"{owner} {where} attributes {names[0]}/{names[1]}"

@@ -48,6 +48,7 @@ class AsyncLLMEngine:
         self.max_model_len = self.engine.max_model_len
         self.reasoning_parser = self.engine.reasoning_parser
         self.has_reasoner = self.engine.has_reasoner
+        self.reasoner_note = self.engine.reasoner_note
         self._streams: dict[str, _Stream] = {}
         self._streams_lock = threading.Lock()
         self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()

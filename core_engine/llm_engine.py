@@ -17,7 +17,7 @@ from .loader import load_model
 from .logits_pipeline import LogitsPipeline
 from .model_runner import ModelRunner
 from .outputs import RequestOutput
-from .reasoning import BUNDLED_REASONING_PARSER, load_reasoner
+from .reasoning import BUNDLED_REASONING_PARSER, reasoner_for_parser
 from .request import Request, RequestStatus
 from .sampling_params import SamplingParams
 from .scheduler import Scheduler
@@ -64,7 +64,8 @@ class LLMEngine:
         if parser_name is None and config.model is None:
             parser_name = BUNDLED_REASONING_PARSER
         self.reasoning_parser = parser_name
-        self.reasoner = load_reasoner(parser_name, self.tokenizer) if parser_name else None
+        self.reasoner, self.reasoner_note = (reasoner_for_parser(parser_name, self.tokenizer) if parser_name
+                                             else (None, "none: no reasoning parser"))
         self.has_reasoner = self.reasoner is not None
         self.guided = GuidedDecoding(self.tokenizer, self.vocab_size, self.eos_token_ids)
         force = list(self.reasoner.force_end_token_ids) if self.reasoner else None

@@ -39,12 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parsing = parser.add_argument_group("parsing")
     parsing.add_argument("--reasoning-parser", metavar="NAME", default=None,
                          help="split reasoning from content with this parser, e.g. deepseek-r1 "
-                              "(`reasoning-plugins list` shows the installed names)")
+                              "(`reasoning-plugins list` shows the installed names); default: the one the "
+                              "model directory's reasoning_plugins.json names; 'none' turns it off")
     parsing.add_argument("--enable-reasoning", action="store_true",
                          help="accepted as in vLLM (needs --reasoning-parser); streamed deltas then "
                               "carry only the keys that have text, as vLLM's do")
     parsing.add_argument("--tool-call-parser", metavar="NAME", default=None,
-                         help="parse tool calls from the content with this parser, e.g. hermes")
+                         help="parse tool calls from the content with this parser, e.g. hermes; default: "
+                              "the one the model directory's reasoning_plugins.json names; 'none' turns it off")
     parsing.add_argument("--reasoning-field", choices=("both", "reasoning_content", "reasoning"), default="both",
                          help="the message/delta key(s) that carry the reasoning: both (default), "
                               "reasoning_content (LMDeploy, FastDeploy) or reasoning (vLLM, OpenRouter)")

@@ -173,7 +173,7 @@ def generation_config(tok: Tokenizer) -> dict:
 
 
 def write_text_files(out: Path, tok: Tokenizer, config: dict) -> None:
-    """Write tokenizer.json, tokenizer_config.json, config.json and generation_config.json."""
+    """Write tokenizer.json, tokenizer_config.json, config.json, generation_config.json and reasoning_plugins.json."""
     out.mkdir(parents=True, exist_ok=True)
     tok.save(str(out / "tokenizer.json"))
     files = {
@@ -181,6 +181,8 @@ def write_text_files(out: Path, tok: Tokenizer, config: dict) -> None:
         "special_tokens_map.json": {"eos_token": IM_END, "pad_token": END_OF_TEXT},
         "config.json": config,
         "generation_config.json": generation_config(tok),
+        # the parsers that read this model's output, so `reasoning-plugins serve` needs no flags
+        "reasoning_plugins.json": {"reasoning_parser": "deepseek-r1", "tool_call_parser": "hermes"},
     }
     for name, data in files.items():
         (out / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stderr
+    problem = _choose_parsers(args, out)
+    if problem:
+        print(f"error: {problem}", file=out, flush=True)
+        return 2
     problem = _resolve_auto(args, out)
     if problem:
         print(f"error: {problem}", file=out, flush=True)
@@ -89,6 +93,8 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"error: could not load the model: {exc}", file=out, flush=True)
         return 1
     stats = engine.stats()
+    if args.reasoning_parser:
+        print(f"Reasoner (grammar gating, reasoning budgets): {engine.reasoner_note}", file=out, flush=True)
     print(f"Loaded '{engine.model_name}' in {time.perf_counter() - started:.1f} s "
           f"(context {engine.max_model_len} tokens, {stats.get('kv_blocks_total', '?')} KV blocks)",
           file=out, flush=True)
@@ -109,6 +115,38 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     finally:
         engine.shutdown()
     return 0
+
+
+def _choose_parsers(args: argparse.Namespace, out: TextIO) -> str | None:
+    """Fill the parser flags left out from the model directory's ``reasoning_plugins.json``; print why.
+
+    A flag always wins; ``none`` turns a parser off. Returns a message when the file is unusable.
+    """
+    from core_engine.config import EngineConfig
+    from core_engine.parser_declaration import PARSERS_FILE, declared_parsers
+
+    try:
+        declared = declared_parsers(EngineConfig(model=args.model).model_dir)
+    except ValueError as exc:
+        return f"{exc} (pass --reasoning-parser and --tool-call-parser to serve without it)"
+    reasons = []
+    for attr, flag, what in (("reasoning_parser", "--reasoning-parser", "reasoning parser"),
+                             ("tool_call_parser", "--tool-call-parser", "tool-call parser")):
+        given = getattr(args, attr)
+        named = getattr(declared, attr) if declared is not None else None
+        if given is not None and given.strip().lower() == "none":
+            setattr(args, attr, None)
+            reasons.append(f"{what}: none ({flag} none)")
+        elif given is not None:
+            reasons.append(f"{what}: {given} ({flag})")
+        elif named is not None:
+            setattr(args, attr, named)
+            reasons.append(f"{what}: {named} (named by the model's {PARSERS_FILE})")
+        else:
+            source = f"the model's {PARSERS_FILE} names none" if declared is not None else f"no {PARSERS_FILE}"
+            reasons.append(f"{what}: none ({source}; choose one with {flag} NAME)")
+    print("Parsers: " + "; ".join(reasons), file=out, flush=True)
+    return None
 
 
 def _resolve_auto(args: argparse.Namespace, out: TextIO) -> str | None:

@@ -78,6 +78,7 @@ class ProcessEngine:
         self.max_model_len: int = payload["max_model_len"]
         self.reasoning_parser: str | None = payload["reasoning_parser"]
         self.has_reasoner: bool = payload["has_reasoner"]
+        self.reasoner_note: str = payload["reasoner_note"]
         self._stats: dict[str, int] = payload["stats"]
         self._streams: dict[str, _Stream] = {}
         self._lock = threading.Lock()
@@ -243,7 +244,7 @@ def _engine_main(config: EngineConfig, conn: Connection) -> None:
         return
     conn.send(("ready", {"tokenizer": engine.tokenizer, "model_name": engine.model_name,
                          "max_model_len": engine.max_model_len, "reasoning_parser": engine.reasoning_parser,
-                         "has_reasoner": engine.has_reasoner,
+                         "has_reasoner": engine.has_reasoner, "reasoner_note": engine.reasoner_note,
                          "stats": engine.stats()}))
     try:
         _serve(engine, conn)

@@ -29,8 +29,9 @@ SERVERS: dict[str, list[str]] = {
     # vLLM style: --enable-reasoning, sparse deltas; text streamed every 3 tokens
     "vllm": ["--enable-reasoning", "--reasoning-parser", "deepseek_r1", "--tool-call-parser", "hermes",
              "--stream-interval", "3"],
-    # no reasoning parser; API key, strict model name and small limits; the engine on a thread
-    "guarded": ["--api-key", API_KEY, "--served-model-name", "tiny", "--strict-model-name",
+    # no parsers (the model's reasoning_plugins.json overridden); API key, strict model name and
+    # small limits; the engine on a thread
+    "guarded": ["--reasoning-parser", "none", "--tool-call-parser", "none", "--api-key", API_KEY, "--served-model-name", "tiny", "--strict-model-name",
                 "--max-request-bytes", "65536", "--max-tokens-limit", "300", "--engine-in-process"],
 }
 
