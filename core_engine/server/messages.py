@@ -29,6 +29,7 @@ __all__ = ["ContentBlocks", "MessageCall", "MessagesApi", "complete_message", "s
 
 log = logging.getLogger("core_engine.server")
 
+
 @dataclass(slots=True)
 class MessageCall:
     """One ``/v1/messages`` request: the plan it runs as and the signer for its thinking."""

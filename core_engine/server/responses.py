@@ -28,6 +28,7 @@ __all__ = ["OutputItems", "ResponseCall", "ResponsesApi", "complete_response", "
 
 log = logging.getLogger("core_engine.server")
 
+
 @dataclass(slots=True)
 class ResponseCall:
     """One ``/v1/responses`` request: the body as sent and the plan it runs as."""
