@@ -43,13 +43,17 @@ class Whole:
 class StreamSplitter:
     """One request's incremental parsing: reasoning parser, then tool-call parser on content."""
 
-    __slots__ = ("_reasoning", "_tools", "_keep_reasoning")
+    __slots__ = ("_reasoning", "_tools", "_keep_reasoning", "_parser", "_plan", "_unanswered")
 
     def __init__(self, plan: ChatPlan, reasoning_parser: Any | None) -> None:
         self._reasoning = (reasoning_parser.start_stream(request=plan.request, prompt_token_ids=plan.prompt_ids)
                            if reasoning_parser is not None else None)
         self._tools = plan.tool_parser.start_stream() if plan.tool_parser is not None else None
         self._keep_reasoning = plan.include_reasoning
+        self._parser = reasoning_parser
+        self._plan = plan
+        # the text fed while the reasoning parser has returned none at all (None once it has)
+        self._unanswered: list[str] | None = []
 
     @property
     def num_tool_calls(self) -> int:
@@ -59,6 +63,11 @@ class StreamSplitter:
         if self._reasoning is None:
             return self._content(text or None, final=False)
         msg = self._reasoning.feed(text, token_ids)
+        if self._unanswered is not None:
+            if _has_text(msg):
+                self._unanswered = None
+            elif text:
+                self._unanswered.append(text)
         if msg is None:
             return Piece()
         piece = self._content(msg.content, final=False)
@@ -68,10 +77,29 @@ class StreamSplitter:
 
     def finish(self) -> Piece:
         msg = self._reasoning.finish() if self._reasoning is not None else None
+        if self._unanswered and not _has_text(msg):
+            self._check_silence("".join(self._unanswered))
         piece = self._content(msg.content if msg is not None else None, final=True)
         if msg is not None and self._keep_reasoning:
             piece.reasoning = msg.reasoning_content or None
         return piece
+
+    def _check_silence(self, text: str) -> None:
+        """Nothing came back for the whole output: fine for markup alone, an error if text was lost.
+
+        A parser whose streaming method returns nothing (the seed's stub) would otherwise send an
+        empty answer; the whole output parsed at once tells the two apart.
+        """
+        name = type(self._parser).__name__
+        try:
+            sections = self._parser.parse(text, request=self._plan.request, prompt_token_ids=self._plan.prompt_ids)
+        except Exception as exc:  # noqa: BLE001 - the parser's own failure, reported to the client
+            raise RuntimeError(f"the reasoning parser {name} returned no text while streaming "
+                               f"{len(text)} characters, and parsing them whole failed: {exc}") from exc
+        if any(sections):
+            raise RuntimeError(f"the reasoning parser {name} returned no text while streaming {len(text)} "
+                               "characters that parse to reasoning or content as a whole; its streaming "
+                               "method (extract_reasoning_content_streaming) loses them")
 
     def _content(self, content: str | None, *, final: bool) -> Piece:
         if self._tools is None:
@@ -83,6 +111,10 @@ class StreamSplitter:
         text = "".join(p for p in (delta.content if delta else None, tail.content) if p) or None
         calls = (delta.tool_calls if delta else []) + tail.tool_calls
         return Piece(content=text, tool_calls=calls)
+
+
+def _has_text(msg: Any) -> bool:
+    return msg is not None and bool(msg.reasoning_content or msg.content)
 
 
 def merge_pieces(a: Piece, b: Piece) -> Piece:

@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,10 +54,17 @@ def server_env() -> dict[str, str]:
 
 @dataclass
 class ServerProcess:
-    """One running server: its URL, its log, and the process to stop."""
+    """One running server: its URL, its log, and the process to stop.
+
+    ``command`` is what follows the interpreter (``reasoning-plugins serve`` is
+    ``("-m", "reasoning_plugins", "serve")``); ``pythonpath`` adds directories (installed test
+    distributions) in front of the repository.
+    """
 
     name: str
     flags: list[str]
+    command: tuple[str, ...] = ("-m", "core_engine.server")
+    pythonpath: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
@@ -71,11 +79,12 @@ class ServerProcess:
 
     def start(self, log_dir: Path) -> None:
         self.log_path = log_dir / f"server-{self.name}.log"
+        env = server_env()
+        env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, env["PYTHONPATH"]])
         with self.log_path.open("wb") as log:   # the child keeps its own descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "core_engine.server", "--port", str(self.port), "--log-level", "warning",
-                 *self.flags],
-                cwd=REPO, env=server_env(), stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, *self.command, "--port", str(self.port), "--log-level", "warning", *self.flags],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
 
     def log(self) -> str:
@@ -112,19 +121,26 @@ class ServerProcess:
                 self.process.wait()
 
 
+@contextmanager
+def running(servers: Iterable[ServerProcess], log_dir: Path) -> Iterator[None]:
+    """Start every server (their loading overlaps), wait until all are ready, stop them at the end."""
+    servers = list(servers)
+    try:
+        for server in servers:
+            server.start(log_dir)
+        for server in servers:
+            server.wait_ready()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProcess]]:
-    log_dir = tmp_path_factory.mktemp("server-logs")
-    running = {name: ServerProcess(name, flags) for name, flags in SERVERS.items()}
-    try:
-        for server in running.values():
-            server.start(log_dir)
-        for server in running.values():
-            server.wait_ready()
-        yield running
-    finally:
-        for server in running.values():
-            server.stop()
+    started = {name: ServerProcess(name, flags) for name, flags in SERVERS.items()}
+    with running(started.values(), tmp_path_factory.mktemp("server-logs")):
+        yield started
 
 
 @pytest.fixture(scope="session")

@@ -88,3 +88,28 @@ def test_without_tools_calls_stay_content(tokenizer: object) -> None:
     plan = make_plan(tokenizer, tools=False)
     whole = split_whole(plan, get_parser("deepseek-r1", tokenizer), OUTPUTS[3])
     assert whole.tool_calls == [] and whole.content == "\n\nSure. " + CALL + " Done."
+
+
+def test_markup_only_output_streams_quietly(tokenizer: object) -> None:
+    """An output that is only the end marker (a budget of 0, one token) streams nothing and no error."""
+    splitter = StreamSplitter(make_plan(tokenizer), get_parser("deepseek-r1", tokenizer))
+    end = tokenizer.convert_tokens_to_ids("</think>")  # type: ignore[attr-defined]
+    assert not splitter.feed("</think>", [end])
+    assert not splitter.finish()
+
+
+def test_a_stream_that_loses_the_output_is_an_error(tokenizer: object) -> None:
+    """A seed parser whose streaming method returns nothing fails loudly instead of sending an empty answer."""
+    from reasoning_plugins import ReasoningParser
+
+    class Silent(ReasoningParser):
+        def extract_reasoning_content_streaming(self, *args: object) -> None:
+            return None
+
+        def extract_reasoning_content(self, model_output: str, request: object) -> tuple[str, None]:
+            return model_output, None
+
+    splitter = StreamSplitter(make_plan(tokenizer), Silent(tokenizer))
+    assert not splitter.feed("Thinking", [])
+    with pytest.raises(RuntimeError, match="Silent returned no text while streaming 8 characters"):
+        splitter.finish()

@@ -33,8 +33,8 @@ def test_unknown_tool_call_parser_lists_installed_names() -> None:
 
 
 def test_enable_reasoning_needs_a_parser() -> None:
-    """--enable-reasoning alone is refused with a hint."""
-    result = run_server_cli("--enable-reasoning")
+    """--enable-reasoning with the reasoning parser turned off is refused with a hint."""
+    result = run_server_cli("--enable-reasoning", "--reasoning-parser", "none")
     assert result.returncode == 2 and "--reasoning-parser" in result.stderr
 
 

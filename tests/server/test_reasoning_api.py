@@ -8,11 +8,7 @@ deltas with only the `reasoning` field and a small budget for reasoning_effort "
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,49 +16,31 @@ import openai
 import pytest
 from openai import OpenAI
 
-from .conftest import REPO, ServerProcess, server_env
-from .test_examples import EXAMPLES, ok
+from .conftest import ServerProcess, running
+from .test_examples import EXAMPLES, ok, run_example
 
 USER = [{"role": "user", "content": "What is 2 + 3?"}]
-
-
-class CliServer(ServerProcess):
-    """`reasoning-plugins serve` (the console command's module) with the given flags."""
-
-    def start(self, log_dir: Path) -> None:
-        self.log_path = log_dir / f"server-{self.name}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "reasoning_plugins", "serve", "--port", str(self.port), "--log-level",
-                 "warning", *self.flags], cwd=REPO, env=server_env(), stdout=log, stderr=subprocess.STDOUT)
+SERVE = ("-m", "reasoning_plugins", "serve")    # the `reasoning-plugins serve` console command
 
 
 @pytest.fixture(scope="module")
-def api_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CliServer]]:
-    log_dir = tmp_path_factory.mktemp("reasoning-api-logs")
-    running = {
-        "zero": CliServer("zero", []),
-        "renamed": CliServer("renamed", ["--enable-reasoning", "--reasoning-field", "reasoning",
-                                         "--reasoning-effort-budgets", "low=3"]),
+def api_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProcess]]:
+    started = {
+        "zero": ServerProcess("zero", [], command=SERVE),
+        "renamed": ServerProcess("renamed", ["--enable-reasoning", "--reasoning-field", "reasoning",
+                                             "--reasoning-effort-budgets", "low=3"], command=SERVE),
     }
-    try:
-        for server in running.values():
-            server.start(log_dir)
-        for server in running.values():
-            server.wait_ready()
-        yield running
-    finally:
-        for server in running.values():
-            server.stop()
+    with running(started.values(), tmp_path_factory.mktemp("reasoning-api-logs")):
+        yield started
 
 
 @pytest.fixture(scope="module")
-def zero(api_servers: dict[str, CliServer]) -> CliServer:
+def zero(api_servers: dict[str, ServerProcess]) -> ServerProcess:
     return api_servers["zero"]
 
 
 @pytest.fixture(scope="module")
-def client(zero: CliServer) -> OpenAI:
+def client(zero: ServerProcess) -> OpenAI:
     return zero.client()
 
 
@@ -79,7 +57,7 @@ def streamed(client: OpenAI, **kwargs: Any) -> list[Any]:
 
 # -- zero-flag serving ------------------------------------------------------------------------------
 
-def test_startup_says_which_parsers_and_why(zero: CliServer) -> None:
+def test_startup_says_which_parsers_and_why(zero: ServerProcess) -> None:
     """With no flags the model directory's reasoning_plugins.json names the parsers, and start-up says so."""
     log = zero.log()
     assert ("Parsers: reasoning parser: deepseek-r1 (named by the model's reasoning_plugins.json); "
@@ -88,15 +66,7 @@ def test_startup_says_which_parsers_and_why(zero: CliServer) -> None:
     assert "reasoning_effort levels: none=off, minimal=64, low=256, medium=1024, high=unlimited" in log
 
 
-def run_example(name: str, server: ServerProcess) -> subprocess.CompletedProcess[str]:
-    env = server_env()
-    env["OPENAI_BASE_URL"] = server.base_url
-    env["BASE_URL"] = server.root
-    command = ["bash", str(EXAMPLES / name)] if name.endswith(".sh") else [sys.executable, str(EXAMPLES / name)]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-
-
-def test_every_seed_example_runs_against_the_zero_flag_server(zero: CliServer) -> None:
+def test_every_seed_example_runs_against_the_zero_flag_server(zero: ServerProcess) -> None:
     """The README's serve command runs every example in examples/ unchanged, tool calling included."""
     names = sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".sh"))
     assert len(names) == 9
@@ -143,7 +113,7 @@ def test_deltas_have_reasoning_and_reasoning_content(client: OpenAI) -> None:
     assert joined == create(client, max_tokens=60).choices[0].message.reasoning  # type: ignore[attr-defined]
 
 
-def test_reasoning_field_reasoning_only(api_servers: dict[str, CliServer]) -> None:
+def test_reasoning_field_reasoning_only(api_servers: dict[str, ServerProcess]) -> None:
     """--reasoning-field reasoning sends only `reasoning`, in messages and in (sparse) deltas."""
     client = api_servers["renamed"].client()
     extra = create(client, max_tokens=60).choices[0].message.model_extra or {}
@@ -198,7 +168,7 @@ def test_effort_none_turns_thinking_off(client: OpenAI) -> None:
     assert response.usage.completion_tokens_details.reasoning_tokens == 0
 
 
-def test_effort_level_uses_the_configured_budget(api_servers: dict[str, CliServer]) -> None:
+def test_effort_level_uses_the_configured_budget(api_servers: dict[str, ServerProcess]) -> None:
     """--reasoning-effort-budgets low=3 caps reasoning_effort low at 3 tokens; openrouter's effort too."""
     client = api_servers["renamed"].client()
     assert "low=3" in api_servers["renamed"].log()
@@ -216,7 +186,7 @@ def test_effort_level_uses_the_configured_budget(api_servers: dict[str, CliServe
     ({"reasoning_max_tokens": 3, "reasoning": {"max_tokens": 8}}, ("reasoning_max_tokens", "reasoning.max_tokens")),
     ({"reasoning_effort": "high", "reasoning": {"enabled": False}}, ("reasoning_effort", "reasoning.enabled")),
 ])
-def test_contradictory_controls_are_a_400_naming_both(zero: CliServer, client: OpenAI, body: dict[str, Any],
+def test_contradictory_controls_are_a_400_naming_both(zero: ServerProcess, client: OpenAI, body: dict[str, Any],
                                                       names: tuple[str, str]) -> None:
     """Two controls that disagree: the official client raises BadRequestError naming both fields."""
     for stream in (False, True):
@@ -239,7 +209,7 @@ def test_contradictory_controls_are_a_400_naming_both(zero: CliServer, client: O
     ({"thinking_token_budget": "10"}, "thinking_token_budget"),
     ({"chat_template_kwargs": {"enable_thinking": "no"}}, "chat_template_kwargs.enable_thinking"),
 ])
-def test_bad_input_is_a_400_naming_the_field(zero: CliServer, body: dict[str, Any], param: str) -> None:
+def test_bad_input_is_a_400_naming_the_field(zero: ServerProcess, body: dict[str, Any], param: str) -> None:
     """Unsupported or malformed fields get a 400 in the OpenAI shape with the field, never a 500."""
     payload = {"messages": USER, "max_tokens": 5, **body}
     response = httpx.post(zero.base_url + "/chat/completions", json=payload, timeout=60)

@@ -1,24 +1,23 @@
 """Seed-interface parsers registered without a reasoner, served by `reasoning-plugins serve`.
 
-The parsers come from an outside distribution installed by pip (tests/fixtures/dists/seedserve):
-the LMDeploy document's ExampleParser, one carrying start_token/end_token as vLLM's parsers do
-(a reasoner is derived), and one whose markers cannot be found (served without one).
+The parsers come from outside distributions installed by pip: the LMDeploy document's
+ExampleParser (tests/fixtures/dists/good), and from tests/fixtures/dists/seedserve one carrying
+start_token/end_token as vLLM's parsers do (a reasoner is derived) and one whose markers cannot
+be found (served without one).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from .conftest import REPO, ServerProcess, server_env
+from .conftest import REPO, ServerProcess, running
 
 DISTS = REPO / "tests" / "fixtures" / "dists"
 USER = [{"role": "user", "content": "What is 2 + 3?"}]
@@ -26,41 +25,18 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"
           "required": ["name", "age"]}
 
 
-class SeedServer(ServerProcess):
-    """`reasoning-plugins serve` in an interpreter that also sees the installed test distribution."""
-
-    site: Path
-
-    def start(self, log_dir: Path) -> None:
-        self.log_path = log_dir / f"server-{self.name}.log"
-        env = server_env()
-        env["PYTHONPATH"] = os.pathsep.join([str(self.site), env["PYTHONPATH"]])
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "reasoning_plugins", "serve", "--port", str(self.port), "--log-level",
-                 "warning", *self.flags], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 @pytest.fixture(scope="module")
-def seed_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SeedServer]]:
+def seed_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProcess]]:
+    """`reasoning-plugins serve --reasoning-parser NAME` seeing the pip-installed test distributions."""
     site = tmp_path_factory.mktemp("site")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(site), str(DISTS / "seedserve")], check=True, capture_output=True)
-    log_dir = tmp_path_factory.mktemp("seed-server-logs")
-    running = {}
-    for name in ("seed-think", "seed-plain", "example"):
-        server = SeedServer(name, ["--reasoning-parser", name])
-        server.site = site
-        running[name] = server
-    try:
-        for server in running.values():
-            server.start(log_dir)
-        for server in running.values():
-            server.wait_ready()
-        yield running
-    finally:
-        for server in running.values():
-            server.stop()
+                    "--no-index", "--target", str(site), str(DISTS / "good"), str(DISTS / "seedserve")],
+                   check=True, capture_output=True)
+    started = {name: ServerProcess(name, ["--reasoning-parser", name], command=("-m", "reasoning_plugins", "serve"),
+                                   pythonpath=(str(site),))
+               for name in ("seed-think", "seed-plain", "example")}
+    with running(started.values(), tmp_path_factory.mktemp("seed-server-logs")):
+        yield started
 
 
 def refused(server: ServerProcess, **body: object) -> dict[str, object]:
@@ -70,7 +46,7 @@ def refused(server: ServerProcess, **body: object) -> dict[str, object]:
     return response.json()["error"]
 
 
-def test_a_reasoner_is_derived_from_marker_attributes(seed_servers: dict[str, SeedServer]) -> None:
+def test_a_reasoner_is_derived_from_marker_attributes(seed_servers: dict[str, ServerProcess]) -> None:
     """start_token/end_token on the parser give a reasoner: start-up says so, and budgets are hard caps."""
     server = seed_servers["seed-think"]
     log = server.log()
@@ -84,7 +60,7 @@ def test_a_reasoner_is_derived_from_marker_attributes(seed_servers: dict[str, Se
         assert "</think>" not in (response.choices[0].message.content or "")
 
 
-def test_derived_reasoner_gates_the_grammar(seed_servers: dict[str, SeedServer]) -> None:
+def test_derived_reasoner_gates_the_grammar(seed_servers: dict[str, ServerProcess]) -> None:
     """With a derived reasoner, guided_json applies after the reasoning: free reasoning, valid JSON."""
     client = seed_servers["seed-think"].client()
     response = client.chat.completions.create(
@@ -96,7 +72,7 @@ def test_derived_reasoner_gates_the_grammar(seed_servers: dict[str, SeedServer])
     assert isinstance(person["name"], str) and isinstance(person["age"], int)
 
 
-def test_no_markers_serves_without_a_reasoner_and_says_so(seed_servers: dict[str, SeedServer]) -> None:
+def test_no_markers_serves_without_a_reasoner_and_says_so(seed_servers: dict[str, ServerProcess]) -> None:
     """A parser whose markers cannot be found still serves and splits; start-up names what is refused."""
     server = seed_servers["seed-plain"]
     assert "Reasoner (grammar gating, reasoning budgets): none: the parser 'seed-plain' registers no reasoner" \
@@ -118,7 +94,7 @@ def test_no_markers_serves_without_a_reasoner_and_says_so(seed_servers: dict[str
     ({"response_format": {"type": "json_schema", "json_schema": {"name": "p", "schema": PERSON}}},
      "response_format"),
 ])
-def test_no_reasoner_refuses_budgets_and_schemas(seed_servers: dict[str, SeedServer], body: dict[str, object],
+def test_no_reasoner_refuses_budgets_and_schemas(seed_servers: dict[str, ServerProcess], body: dict[str, object],
                                                  param: str) -> None:
     """Without a reasoner a budget or a schema is a 400 naming the field and the parser, not a wrong answer."""
     server = seed_servers["seed-plain"]
@@ -128,7 +104,7 @@ def test_no_reasoner_refuses_budgets_and_schemas(seed_servers: dict[str, SeedSer
     assert server.stats()["status"] == "ok"
 
 
-def test_the_seed_example_parser_starts(seed_servers: dict[str, SeedServer]) -> None:
+def test_the_seed_example_parser_starts(seed_servers: dict[str, ServerProcess]) -> None:
     """--reasoning-parser example (the seed's stub) starts instead of failing on a missing reasoner."""
     server = seed_servers["example"]
     log = server.log()
@@ -139,4 +115,12 @@ def test_the_seed_example_parser_starts(seed_servers: dict[str, SeedServer]) -> 
     # its extraction methods are stubs that return None: the failure is the parser's, reported as such
     with pytest.raises(openai.InternalServerError, match="ExampleParser.extract_reasoning_content returned None"):
         server.client().chat.completions.create(model="m", messages=USER, max_tokens=5)
+    # streamed, the stub's None for every delta would drop the whole answer: an error event says why
+    with httpx.stream("POST", server.base_url + "/chat/completions", timeout=60,
+                      json={"messages": USER, "max_tokens": 5, "stream": True}) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    error = json.loads(events[-2])["error"]
+    assert "ExampleParser returned no text while streaming" in error["message"]
+    assert "extract_reasoning_content returned None" in error["message"] and error["type"] == "server_error"
     assert server.stats()["status"] == "ok"
