@@ -217,4 +217,5 @@ class LLMEngine:
             prompt_tokens=request.num_prompt_tokens,
             completion_tokens=request.num_output_tokens,
             reasoning_tokens=request.reasoning_tokens,
+            stop_string=request.stop_text.matched,
         )

@@ -10,7 +10,8 @@ class RequestOutput:
     """The tokens and text one step added to a request.
 
     ``new_text`` never ends inside a UTF-8 character and never contains (part of) a stop string;
-    text that could still become a stop string is held back until it cannot.
+    text that could still become a stop string is held back until it cannot. ``stop_string`` names
+    the stop string that finished the request (``finish_reason`` is then ``"stop"``), else None.
     """
 
     request_id: str
@@ -21,3 +22,4 @@ class RequestOutput:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning_tokens: int = 0
+    stop_string: str | None = None

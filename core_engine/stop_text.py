@@ -6,10 +6,11 @@ from __future__ import annotations
 class StopTextBuffer:
     """Accumulates a request's text and releases only what can no longer be part of a stop string."""
 
-    __slots__ = ("text", "_stops", "_longest", "_emitted")
+    __slots__ = ("text", "matched", "_stops", "_longest", "_emitted")
 
     def __init__(self, stops: list[str] | None) -> None:
         self.text = ""
+        self.matched: str | None = None     # the stop string that ended the text, once found
         self._stops = stops or []
         self._longest = max((len(s) for s in self._stops), default=0)
         self._emitted = 0
@@ -32,6 +33,7 @@ class StopTextBuffer:
             found = self.text.find(stop, search_from)
             if found != -1 and (cut == -1 or found < cut):
                 cut = found
+                self.matched = stop
         if cut != -1:
             self.text = self.text[:cut]
             return self._release(len(self.text)), True

@@ -1,4 +1,10 @@
-"""The FastAPI application: ``/v1/models``, ``/v1/chat/completions``, ``/health``, the playground."""
+"""The FastAPI application: ``/v1/models``, ``/v1/chat/completions``, ``/v1/responses``,
+``/v1/messages``, ``/v1/parsers``, ``/health``, the playground at ``/``.
+
+The three generating routes share one plan (:func:`~.planning.plan_chat`) and one engine path
+(:class:`~.chat.ChatRunner`): Responses and Messages bodies are translated into a chat request
+first, and their outputs are shaped from the same pieces.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +27,14 @@ from .chat import ChatRunner
 from .config import ServerConfig
 from .errors import ApiError, api_error_handler, error_response, unexpected_error_response, validation_error
 from .guard import BodyTooLarge, GuardMiddleware, too_large
-from .planning import EngineLike, plan_chat
+from .messages import MessagesApi
+from .planning import ChatPlan, EngineLike, plan_chat
 from .playground import add_playground
 from .protocol import ServerChatRequest
+from .responses import ResponsesApi
+from .responses_protocol import not_stored
 from .streaming import EventStreamResponse
+from .translation import TranslatedApi, renamed, renaming
 
 __all__ = ["create_app"]
 
@@ -88,7 +98,42 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
             return EventStreamResponse(runner.stream(plan, gen, first))
         return _CancellableJSON(lambda: runner.complete(plan))
 
+    def plan_translated(request: ServerChatRequest) -> ChatPlan:
+        return plan_chat(request, engine, config, served_name, make_tool_parser, mode_probe)
+
+    for path, api in (("/v1/responses", ResponsesApi()), ("/v1/messages", MessagesApi())):
+        app.add_api_route(path, _translated_route(api, runner, plan_translated, config.max_request_bytes),
+                          methods=["POST"])
+
+    @app.get("/v1/responses/{response_id}")
+    @app.delete("/v1/responses/{response_id}")
+    async def stored_response(response_id: str) -> Any:
+        raise not_stored(response_id)
+
     return app
+
+
+def _translated_route(api: TranslatedApi, runner: ChatRunner, plan: Callable[[ServerChatRequest], ChatPlan],
+                      max_request_bytes: int) -> Callable[[Request], Awaitable[Any]]:
+    """A route that translates ``api``'s body into a chat request and runs it on the shared path."""
+    names = api.chat_names
+
+    async def route(request: Request) -> Any:
+        body = await _read_body(request, max_request_bytes)
+        try:
+            parsed = api.request_model.model_validate_json(body)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        try:
+            planned = plan(api.to_chat(parsed))
+        except ApiError as exc:
+            raise renamed(exc, names) from None
+        if getattr(parsed, "stream", False):
+            gen, first = await renaming(names, lambda: runner.start(planned))
+            return EventStreamResponse(api.stream(runner, parsed, planned, gen, first))
+        return _CancellableJSON(lambda: renaming(names, lambda: api.complete(runner, parsed, planned)))
+
+    return route
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -104,7 +149,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
         raise too_large(limit) from None
     body = b"".join(chunks)
     if not body.strip():
-        raise ApiError(400, "The request body is empty; send a JSON object with at least 'messages'.",
+        raise ApiError(400, "The request body is empty; send the request as a JSON object.",
                        code="invalid_json")
     return body
 
@@ -128,12 +173,13 @@ class _CancellableJSON(Response):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             return
+        path = scope.get("path", "")
         try:
             payload = task.result()
         except ApiError as exc:
-            response = error_response(exc)
-        except Exception as exc:  # noqa: BLE001 - becomes a 500 in the OpenAI shape
-            response = unexpected_error_response(exc)
+            response = error_response(exc, path)
+        except Exception as exc:  # noqa: BLE001 - becomes a 500 in the API's error shape
+            response = unexpected_error_response(exc, path)
         else:
             response = Response(json.dumps(payload, ensure_ascii=False), media_type=_JSON)
         await response(scope, receive, send)
@@ -148,13 +194,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         message = f"No route {request.method} {request.url.path}; this server offers GET /v1/models, " \
-                  "POST /v1/chat/completions, GET /v1/parsers, GET /health and the playground at GET /."
+                  "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/parsers, "
+                  "GET /health and the playground at GET /."
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
     else:
         message = str(exc.detail)
-    return error_response(ApiError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None))
+    return error_response(ApiError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None),
+                          request.url.path)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    return unexpected_error_response(exc)
+    return unexpected_error_response(exc, request.url.path)

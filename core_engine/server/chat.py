@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from .assembly import Piece, StreamSplitter, merge_pieces, split_whole
+from .assembly import Piece, StreamSplitter, Whole, merge_pieces, split_whole
 from .config import ServerConfig
 from .errors import ApiError
 from .planning import ChatPlan, EngineLike
 from .streaming import DONE, ChunkEncoder, error_event, usage_dict
 
-__all__ = ["ChatRunner"]
+__all__ = ["ChatRunner", "Step"]
 
 log = logging.getLogger("core_engine.server")
+
+
+@dataclass(slots=True)
+class Step:
+    """What one engine output added, and the output itself (``output.finished`` on the last)."""
+
+    piece: Piece
+    output: Any
+    num_tool_calls: int
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.output.finished)
 
 
 class ChatRunner:
@@ -50,8 +64,8 @@ class ChatRunner:
             raise
         return gen, first
 
-    async def complete(self, plan: ChatPlan) -> dict[str, Any]:
-        """Run to the end and return a ``chat.completion`` object."""
+    async def collect(self, plan: ChatPlan) -> tuple[Whole, Any]:
+        """Run to the end: the output's sections and the engine's last output (finish reason, counts)."""
         gen, out = await self.start(plan)
         texts: list[str] = []
         try:
@@ -65,7 +79,32 @@ class ChatRunner:
             raise ApiError(503, f"the engine stopped while generating: {exc}", type="server_error") from exc
         finally:
             await _close(gen)
-        whole = split_whole(plan, self.reasoning_parser(), "".join(texts))
+        return split_whole(plan, self.reasoning_parser(), "".join(texts)), out
+
+    async def steps(self, plan: ChatPlan, gen: AsyncIterator[Any], first: Any) -> AsyncIterator[Step]:
+        """A started request's output as pieces, one per engine output; the last step is ``finished``.
+
+        Every API streams from these steps, so reasoning, content and tool calls are split the same
+        way whichever shape they are sent in. The generator is closed (the request aborted) when
+        the caller stops early.
+        """
+        splitter = StreamSplitter(plan, self.reasoning_parser())
+        out = first
+        try:
+            while True:
+                piece = splitter.feed(out.new_text, out.new_token_ids)
+                if out.finished:
+                    yield Step(merge_pieces(piece, splitter.finish()), out, splitter.num_tool_calls)
+                    return
+                if piece:
+                    yield Step(piece, out, splitter.num_tool_calls)
+                out = await gen.__anext__()
+        finally:
+            await _close(gen)
+
+    async def complete(self, plan: ChatPlan) -> dict[str, Any]:
+        """Run to the end and return a ``chat.completion`` object."""
+        whole, out = await self.collect(plan)
         message: dict[str, Any] = {"role": "assistant", "content": whole.content}
         if plan.include_reasoning:
             for key in plan.reasoning_keys:

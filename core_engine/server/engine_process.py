@@ -215,7 +215,8 @@ def _merge_waiting(first: RequestOutput, queue: asyncio.Queue[Any]) -> tuple[Req
 def _joined(last: RequestOutput, ids: list[int], texts: list[str]) -> RequestOutput:
     return RequestOutput(request_id=last.request_id, new_token_ids=ids, new_text="".join(texts),
                          finished=last.finished, finish_reason=last.finish_reason, prompt_tokens=last.prompt_tokens,
-                         completion_tokens=last.completion_tokens, reasoning_tokens=last.reasoning_tokens)
+                         completion_tokens=last.completion_tokens, reasoning_tokens=last.reasoning_tokens,
+                         stop_string=last.stop_string)
 
 
 def _put_all(items: list[tuple[asyncio.Queue[Any], Any]]) -> None:

@@ -3,6 +3,7 @@
 Every failure a client can cause becomes an :class:`ApiError` with an HTTP status; the app's
 exception handlers turn it (and anything unexpected) into that JSON body, so the official
 clients raise their usual exception classes (``BadRequestError``, ``AuthenticationError``, ...).
+Under ``/v1/messages`` the same errors take Anthropic's shape (:mod:`.messages_errors`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["ApiError", "error_body", "error_response", "validation_error", "unexpected_error_response"]
+from .messages_errors import anthropic_error_body, is_messages_path
+
+__all__ = ["ApiError", "error_body", "error_body_for", "error_response", "validation_error",
+           "unexpected_error_response"]
 
 log = logging.getLogger("core_engine.server")
 
@@ -41,21 +45,26 @@ def error_body(message: str, *, type: str = "invalid_request_error", param: str 
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
-def error_response(error: ApiError) -> Response:
+def error_body_for(error: ApiError, path: str) -> dict[str, Any]:
+    """The error body in the shape the API at ``path`` uses."""
+    return anthropic_error_body(error.status, error.message) if is_messages_path(path) else error.body()
+
+
+def error_response(error: ApiError, path: str = "") -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return Response(json.dumps(error.body()), status_code=error.status, media_type="application/json",
-                    headers=headers)
+    return Response(json.dumps(error_body_for(error, path)), status_code=error.status,
+                    media_type="application/json", headers=headers)
 
 
-def unexpected_error_response(exc: BaseException) -> Response:
+def unexpected_error_response(exc: BaseException, path: str = "") -> Response:
     log.exception("unexpected error while serving a request", exc_info=exc)
     error = ApiError(500, f"internal server error: {type(exc).__name__}: {exc}", type="server_error")
-    return error_response(error)
+    return error_response(error, path)
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response(exc, request.url.path)
 
 
 def validation_error(exc: ValidationError) -> ApiError:
