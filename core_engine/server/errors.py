@@ -47,7 +47,7 @@ def error_body(message: str, *, type: str = "invalid_request_error", param: str 
 
 def error_body_for(error: ApiError, path: str) -> dict[str, Any]:
     """The error body in the shape the API at ``path`` uses."""
-    return anthropic_error_body(error.status, error.message) if is_messages_path(path) else error.body()
+    return anthropic_error_body(error.status, error.message, error.param) if is_messages_path(path) else error.body()
 
 
 def error_response(error: ApiError, path: str = "") -> Response:

@@ -28,6 +28,9 @@ def is_messages_path(path: str) -> bool:
     return path == MESSAGES_PATH or path.startswith(MESSAGES_PATH + "/")
 
 
-def anthropic_error_body(status: int, message: str) -> dict[str, Any]:
+def anthropic_error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
+    """The body; Anthropic's shape has no ``param``, so a field the message does not name leads it."""
     kind = _TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    if param and param not in message:
+        message = f"{param}: {message}"
     return {"type": "error", "error": {"type": kind, "message": message}}

@@ -33,4 +33,5 @@ def test_doc_snippet_runs(server: ServerProcess, heading: str, index: int) -> No
 
 
 def test_each_section_has_two_snippets() -> None:
+    """The sections keep their two snippets, so none is left out of the run above."""
     assert [len(snippets(h)) for h in SECTIONS] == [2, 2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -13,6 +14,8 @@ from anthropic.types import TextBlock, ThinkingBlock, ToolUseBlock
 from .conftest import API_KEY, ServerProcess
 
 QUESTION = [{"role": "user", "content": "What is 2 + 3?"}]
+PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+          "required": ["name", "age"], "additionalProperties": False}
 GREEDY = {"temperature": 0}      # the client has no temperature argument; the server reads it from the body
 WEATHER = {"name": "get_weather", "description": "Get the current weather in a given location",
            "input_schema": {"type": "object", "properties": {
@@ -160,7 +163,20 @@ def test_stop_sequence(claude: Anthropic) -> None:
     assert delta.delta.stop_reason == "stop_sequence" and delta.delta.stop_sequence == "Tens"
 
 
+def test_output_config_json_schema(claude: Anthropic) -> None:
+    """output_config.format constrains the text to the schema; the thinking stays free."""
+    message = claude.messages.create(
+        model="m", max_tokens=200, extra_body=GREEDY,
+        messages=[{"role": "user", "content": "Generate a JSON with the name and age of one person."}],
+        output_config={"format": {"type": "json_schema", "schema": PERSON}})
+    thinking, text = message.content
+    assert thinking.type == "thinking" and thinking.thinking.strip()
+    value = json.loads(text.text)  # type: ignore[union-attr]
+    assert set(value) == {"name", "age"} and isinstance(value["age"], int)
+
+
 def test_max_tokens_stop_reason(claude: Anthropic) -> None:
+    """Hitting max_tokens gives stop_reason max_tokens."""
     message = claude.messages.create(model="m", max_tokens=4, messages=QUESTION, extra_body=GREEDY)
     assert message.stop_reason == "max_tokens" and message.usage.output_tokens == 4
 
@@ -183,6 +199,8 @@ def test_max_tokens_stop_reason(claude: Anthropic) -> None:
     ({"max_tokens": 5000, "messages": QUESTION}, "max_tokens=5000 does not fit"),
     ({"max_tokens": 10, "messages": QUESTION, "stop_sequences": [""]}, "stop strings must not be empty"),
     ({"max_tokens": 10, "messages": QUESTION, "n": 3}, "n=3 is not supported"),
+    ({"max_tokens": 10, "messages": QUESTION, "output_config": {"format": {"type": "json_schema", "schema": {
+        "type": "object", "properties": {"a": {"type": "nonsense"}}}}}}, "output_config.format: invalid JSON schema"),
     ({"max_tokens": 10, "messages": [{"role": "assistant", "content": [
         {"type": "redacted_thinking", "data": "x"}]}, QUESTION[0]]}, "redacted_thinking"),
 ])
@@ -198,6 +216,7 @@ def test_bad_input_in_anthropic_shape(server: ServerProcess, body: dict[str, Any
 
 
 def test_unknown_route_under_messages_is_an_anthropic_404(server: ServerProcess) -> None:
+    """A route this server lacks under /v1/messages answers 404 in Anthropic's shape."""
     reply = httpx.post(server.root + "/v1/messages/count_tokens", json={}, timeout=30)
     assert reply.status_code == 404
     assert reply.json()["error"]["type"] == "not_found_error"

@@ -198,6 +198,8 @@ def test_nothing_is_stored(client: OpenAI) -> None:
     ({"input": "hi", "reasoning": {"effort": "extreme"}}, "reasoning.effort", "reasoning.effort must be one of"),
     ({"input": "hi", "reasoning": {"effort": "none"}, "thinking_budget": 10}, "thinking_budget", "reasoning.effort"),
     ({"input": "hi", "text": {"format": {"type": "json_schema", "name": "x"}}}, "text.format", "schema"),
+    ({"input": "hi", "text": {"format": {"type": "json_schema", "name": "x", "schema": {
+        "type": "object", "properties": {"a": {"type": "nonsense"}}}}}}, "text.format", "invalid JSON schema"),
     ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]", "does not store"),
     ({"input": [{"type": "function_call", "name": "f"}]}, "input[0].call_id", "call_id"),
     ({}, "input", "Field required"),
