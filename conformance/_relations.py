@@ -9,7 +9,7 @@ from reasoning_plugins import Capability
 from ._drive import Split
 from ._subject import Markers, Subject
 
-__all__ = ["may_end_inside_marker", "rebuild_problem", "trim_allowances"]
+__all__ = ["content_ids_problem", "may_end_inside_marker", "rebuild_problem", "trim_allowances"]
 
 UNBOUNDED = -1
 
@@ -82,6 +82,28 @@ def rebuild_problem(output: str, split: Split, subject: Subject, starts: str | N
     if re.fullmatch("".join(pattern), rebuilt, flags=re.DOTALL):
         return None
     return f"reasoning + content {rebuilt!r} is not the output {output!r} minus its markers"
+
+
+def content_ids_problem(decoded: str, content: str | None, subject: Subject) -> str | None:
+    """None when content token ids that decode to ``decoded`` carry the parser's ``content``.
+
+    A tool-call opener that is several tokens of the tokenizer ends reasoning on the token that
+    completes it: the tokens spelling its start were reasoning to the id methods by then, so
+    the content ids may lack a proper start of it (and nothing else).
+    """
+    problem = rebuild_problem(decoded, Split(None, content), subject, "content")
+    if problem is None or not content:
+        return problem
+    markers = subject.markers
+    assert markers is not None
+    single = subject.single_token_ids()
+    for marker in markers.implicit_ends:
+        if marker in single or not content.startswith(marker):
+            continue
+        for cut in range(1, len(marker)):
+            if decoded.startswith(marker[cut:]) and rebuild_problem(decoded, Split(None, content[cut:]), subject, "content") is None:
+                return None
+    return problem
 
 
 def may_end_inside_marker(text: str, markers: Markers) -> bool:
