@@ -42,10 +42,9 @@ PARSERS = {
 # A reasoner works on token ids, so it needs the end marker to be one token: Granite's plain-text
 # markers are not, nor are OLMo 3's (<think> is ordinary text there), and they get no reasoner (guided decoding then starts at the first token).
 TEXT_MARKERS_ONLY = {"granite", "olmo3"}
-# Thinking off by default (DeepSeek V3, EXAONE 4): a reasoner's extract_content_ids without the
-# request counts everything as content, which the conformance check of the forced end rejects;
-# these get no reasoner until the core passes the mode there (needs core support).
-NO_REASONER = TEXT_MARKERS_ONLY | {"deepseek-v3", "exaone4"}
+# Thinking off by default (DeepSeek V3, EXAONE 4): the reasoner's tracker follows the request
+# (start(prompt, request=...)); its whole-sequence methods follow what bind() tells them.
+NO_REASONER = TEXT_MARKERS_ONLY
 REASONERS = {
     name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), {"format": fmt, "__module__": __name__})
     for name, (fmt, _aliases) in FAMILIES.items()
