@@ -5,6 +5,7 @@ from __future__ import annotations
 from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 
 from . import formats
+from .harmony import HarmonyParser
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -52,10 +53,18 @@ REASONERS = {
 }
 
 
+# Channel formats: parsers of their own (no reasoner: a channel is not one end token).
+CHANNEL_PARSERS = {
+    "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
+}
+
+
 @hookimpl
 def register_reasoning_parsers(register):
     for name, (_fmt, aliases) in FAMILIES.items():
         register(name, PARSERS[name], aliases=aliases)
+    for name, (parser, aliases) in CHANNEL_PARSERS.items():
+        register(name, parser, aliases=aliases)
 
 
 @hookimpl
