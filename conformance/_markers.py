@@ -42,13 +42,16 @@ class Markers:
 
     start/end: the reasoning block's markers (``start`` None when the model never writes one);
     implicit_ends: markers that end reasoning and stay in the content (a tool-call opener);
-    content_wrapper: (open, close) markers around the content, removed by the parser.
+    content_wrapper: (open, close) markers around the content, removed by the parser;
+    start_label: text right after the start marker (or at the start of output that begins in
+    reasoning) that the parser removes with it (Gemma 4's ``thought\\n``).
     """
 
     end: str
     start: str | None = None
     implicit_ends: tuple[str, ...] = ()
     content_wrapper: tuple[str, str] | None = None
+    start_label: str | None = None
 
     def __post_init__(self) -> None:
         for marker in (self.end, self.start, *self.implicit_ends, *(self.content_wrapper or ())):
@@ -59,7 +62,8 @@ class Markers:
 
     @classmethod
     def from_format(cls, fmt: ReasoningFormat) -> Markers:
-        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper)
+        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper,
+                   start_label=fmt.start_label)
 
     @classmethod
     def from_declaration(cls, value: Any, owner: str) -> Markers:

@@ -53,9 +53,20 @@ def rebuild_problem(output: str, split: Split, subject: Subject, starts: str | N
     markers = subject.markers
     assert markers is not None
     allow = trim_allowances(subject)
+    removed = markers.removed
     pieces: list[tuple[str, str]] = []  # ("text", s) or ("marker", m)
     last = 0
-    for match in _marker_regex(markers.removed).finditer(output):
+    label = markers.start_label
+    if label and markers.start:
+        # the label goes with the start marker, and at the start of output that begins in reasoning
+        removed = (*removed, markers.start + label)
+        allow[markers.start + label] = allow.get(markers.start, (0, 0))
+        if starts == "reasoning" and output.startswith(label):
+            pieces.append(("text", ""))
+            pieces.append(("marker", label))
+            allow[label] = allow.get(markers.start, (0, 0))
+            last = len(label)
+    for match in _marker_regex(removed).finditer(output, last):
         pieces.append(("text", output[last : match.start()]))
         pieces.append(("marker", match.group()))
         last = match.end()
@@ -111,6 +122,11 @@ def may_end_inside_marker(text: str, markers: Markers) -> bool:
     may treat as markup), so a parser may rightly hold it back."""
     if not text or text[-1].isspace():
         return True
+    label = markers.start_label
+    if label and markers.start:
+        for k in range(1, len(label)):
+            if text.endswith(markers.start + label[:k]) or text == label[:k]:
+                return True
     for marker in markers.every:
         for k in range(1, len(marker)):
             if text.endswith(marker[:k]):

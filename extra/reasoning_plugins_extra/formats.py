@@ -126,3 +126,14 @@ APERTUS = ReasoningFormat(start="<|inner_prefix|>", end="<|inner_suffix|>", star
 # built-in `ernie-x1` (</think> only, content in <response>...</response>, <tool_call> ends
 # reasoning), reused as declared there.
 ERNIE45 = ERNIE_X1_FORMAT
+
+# Google Gemma 4: a "thought" channel, <|channel>thought\n...<channel|>, then the answer; the model
+# opens it itself when its system prompt enables thinking (the template writes no marker), so the
+# first word decides. The `thought\n` label after <|channel> is markup (both engines remove it).
+# A tool call <|tool_call>...<tool_call|> opened inside the channel ends reasoning (vLLM).
+# vLLM also opens reasoning at a <|channel> later in the answer; we read only the first word, as
+# SGLang does. SGLang starts in reasoning when enable_thinking is true; vLLM waits for the marker,
+# as we do (a prompt that ends inside an open channel starts in reasoning in all three).
+GEMMA4 = ReasoningFormat(start="<|channel>", end="<channel|>", start_in_output=True,
+                         default_mode=Mode.AWAIT_START, start_label="thought\n",
+                         implicit_ends=("<|tool_call>",))

@@ -29,6 +29,7 @@ FAMILIES = {
     "exaone4": (formats.EXAONE4, ("exaone",)),
     "apertus": (formats.APERTUS, ("apertus2509",)),
     "ernie45": (formats.ERNIE45, ()),
+    "gemma4": (formats.GEMMA4, ("gemma-4",)),
 }
 
 
@@ -36,8 +37,19 @@ def _class_name(name: str, suffix: str) -> str:
     return "".join(part.capitalize() for part in name.replace(".", "-").split("-")) + suffix
 
 
+# The conformance suite's stand-in for a family's own tokenizer, where Qwen's lacks its markers.
+CONFORMANCE_TOKENIZERS = {"gemma4": "gemma4"}
+
+
+def _attributes(name: str, fmt) -> dict:
+    attributes = {"format": fmt, "__module__": __name__}
+    if name in CONFORMANCE_TOKENIZERS:
+        attributes["conformance_tokenizer"] = CONFORMANCE_TOKENIZERS[name]
+    return attributes
+
+
 PARSERS = {
-    name: type(_class_name(name, "ReasoningParser"), (DeclarativeParser,), {"format": fmt, "__module__": __name__})
+    name: type(_class_name(name, "ReasoningParser"), (DeclarativeParser,), _attributes(name, fmt))
     for name, (fmt, _aliases) in FAMILIES.items()
 }
 # A reasoner works on token ids, so it needs the end marker to be one token: Granite's plain-text
@@ -47,7 +59,7 @@ TEXT_MARKERS_ONLY = {"granite", "olmo3"}
 # (start(prompt, request=...)); its whole-sequence methods follow what bind() tells them.
 NO_REASONER = TEXT_MARKERS_ONLY
 REASONERS = {
-    name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), {"format": fmt, "__module__": __name__})
+    name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), _attributes(name, fmt))
     for name, (fmt, _aliases) in FAMILIES.items()
     if name not in NO_REASONER
 }
