@@ -73,11 +73,11 @@ class Markers:
         if isinstance(value, ReasoningFormat):
             return cls.from_format(value)
         if isinstance(value, Mapping):
-            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper"}
+            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper", "start_label"}
             if unknown or "end" not in value:
                 raise ValueError(
                     f"{owner}.conformance_markers: expected keys start, end, implicit_ends, "
-                    f"content_wrapper ('end' required); got {sorted(value)}"
+                    f"content_wrapper, start_label ('end' required); got {sorted(value)}"
                 )
             wrapper = value.get("content_wrapper")
             return cls(
@@ -85,6 +85,7 @@ class Markers:
                 start=value.get("start"),
                 implicit_ends=tuple(value.get("implicit_ends") or ()),
                 content_wrapper=tuple(wrapper) if wrapper else None,  # type: ignore[arg-type]
+                start_label=value.get("start_label"),
             )
         if isinstance(value, tuple | list) and len(value) == 2:
             return cls(start=value[0], end=value[1])
