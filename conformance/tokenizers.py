@@ -31,7 +31,7 @@ from typing import Any
 
 __all__ = ["TOKENIZER_NAMES", "TokenizerUnavailable", "load_tokenizer", "qwen_tokenizer"]
 
-TOKENIZER_NAMES = ("qwen", "ernie", "gemma4", "deepseek", "tiny")
+TOKENIZER_NAMES = ("qwen", "ernie", "deepseek", "tiny", "gemma4")
 
 # Qwen's pre-tokenizer split (the pattern published with its tiktoken ranks).
 _QWEN_SPLIT = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 
 from . import formats
+from .effort import K2HorizonParser
 from .harmony import HarmonyParser
 
 # name -> (format, aliases)
@@ -65,9 +66,11 @@ REASONERS = {
 }
 
 
-# Channel formats: parsers of their own (no reasoner: a channel is not one end token).
-CHANNEL_PARSERS = {
+# Parsers of their own, without a reasoner: channels (not one end token), and markers chosen per
+# request by reasoning_effort (a reasoning budget would have to force each level's end marker).
+OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
+    "k2-horizon": (K2HorizonParser, ()),
 }
 
 
@@ -75,7 +78,7 @@ CHANNEL_PARSERS = {
 def register_reasoning_parsers(register):
     for name, (_fmt, aliases) in FAMILIES.items():
         register(name, PARSERS[name], aliases=aliases)
-    for name, (parser, aliases) in CHANNEL_PARSERS.items():
+    for name, (parser, aliases) in OWN_PARSERS.items():
         register(name, parser, aliases=aliases)
 
 
