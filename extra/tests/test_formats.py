@@ -139,7 +139,7 @@ def test_provided_by_this_distribution():
     assert set(ours) == {
         "qwen3", "glm45", "hunyuan-a13b", "kimi-vl", "kimi-k2", "seed-oss", "granite", "magistral", "step3",
         "step3p5", "deepseek-v3", "holo2", "minimax-m2", "nemotron-v3", "olmo3", "mimo", "ling3", "exaone4",
-        "apertus", "ernie45", "gemma4", "gpt-oss",
+        "apertus", "ernie45", "gemma4", "gpt-oss", "k2-horizon",
     }
     assert all(i.status == "ok" for i in ours.values())
 
