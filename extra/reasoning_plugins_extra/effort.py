@@ -65,6 +65,11 @@ class EffortParser(DeclarativeParser):
         if self._default_request is not None:
             effort_of(self._default_request, self.efforts, self.default_effort)  # a bad level fails here
 
+    @property
+    def id_format(self) -> ReasoningFormat:
+        """The format of the request this instance was built for (engine adapters' id methods)."""
+        return self.efforts[self._effort(None)]
+
     def _effort(self, request: Any) -> str:
         return effort_of(request if request is not None else self._default_request, self.efforts, self.default_effort)
 

@@ -266,9 +266,11 @@ class HarmonyParser(DeclarativeParser):
     ) -> HarmonyStream:
         return HarmonyStream(self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode))
 
-    # Harmony's markers are matched by text only: the id methods of the base class do not apply.
+    # Harmony's markers are matched by text only: the id methods of the base class do not apply,
+    # and no single token says where reasoning ends (an engine adapter gates nothing by id).
     is_reasoning_end = ReasoningParser.is_reasoning_end
     extract_content_ids = ReasoningParser.extract_content_ids
+    id_format = None
 
 
 HarmonyParser.capabilities = frozenset({

@@ -30,7 +30,7 @@ from .._host import PARSER, current_host
 from .._modes import Mode, reasoning_end_index
 from .._names import normalize
 from .._parser import DeclarativeParser
-from .._tokens import blank_token_checker, marker_token_ids, text_markers
+from .._tokens import blank_token_checker, encode_plain, marker_token_ids, text_markers
 from . import ENV_OVERRIDE, OURS_PREFIX, OfferedParser, UnsupportedEngineError, engine_version, offered_parsers
 
 __all__ = ["SUPPORTED_VERSIONS", "register"]
@@ -309,12 +309,19 @@ class _DeltaParser:
         # The constructor's kwargs are vLLM's effective ones (request, reasoning_effort, server
         # defaults): they decide over the request object passed to extract_reasoning.
         self._settings = {"chat_template_kwargs": dict(chat_template_kwargs)} if chat_template_kwargs is not None else None
-        ids = marker_token_ids(tokenizer, fmt.markers)
-        self._start_id = ids.get(fmt.start) if fmt.start else None
-        self._end_id = ids.get(fmt.end)
-        self._implicit_ids = frozenset(ids[m] for m in fmt.implicit_ends if m in ids)
+        # A parser whose markers depend on the request (reasoning_effort) names this request's
+        # format; one whose sections no marker token delimits (channels) names none: then no id
+        # says where reasoning ends, and the text decides (count_reasoning_tokens).
+        id_format = getattr(self._parser, "id_format", fmt)
+        self._tokenizer = tokenizer
+        self._by_text_only = id_format is None
+        ids = marker_token_ids(tokenizer, id_format.markers) if id_format is not None else {}
+        self._start_id = ids.get(id_format.start) if id_format is not None and id_format.start else None
+        self._end_id = ids.get(id_format.end) if id_format is not None else None
+        ends = tuple(id_format.implicit_ends) if id_format is not None else ()
+        self._implicit_ids = frozenset(ids[m] for m in ends if m in ids)
         self._end_ids = self._implicit_ids | ({self._end_id} if self._end_id is not None else frozenset())
-        self._text_ends = text_markers(tokenizer, tuple(fmt.implicit_ends))  # several tokens each
+        self._text_ends = text_markers(tokenizer, ends)  # several tokens each
         self._is_blank = blank_token_checker(tokenizer) if tokenizer is not None else None
         self._special_markers = _skipped_as_special(tokenizer, ids)
         # Without a content wrapper or trims, everything after reasoning is content as written.
@@ -398,6 +405,11 @@ class _DeltaParser:
 
     def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
         """Output tokens before the content starts (the end marker counts as reasoning)."""
+        if self._by_text_only:
+            # the tokens of the reasoning text, as the parser splits the decoded output
+            text = self._tokenizer.decode(list(token_ids)) if self._tokenizer is not None and token_ids else ""
+            reasoning, _ = self._parser.parse(text, prompt_token_ids=self._prompt_ids)
+            return len(encode_plain(self._tokenizer, reasoning)) if reasoning else 0
         mode = self._mode(self._prompt_ids)
         end = reasoning_end_index(token_ids, mode, self._start_id, self._end_id, self._implicit_ids, self._is_blank,
                                   self._text_ends)

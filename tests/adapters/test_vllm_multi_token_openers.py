@@ -58,3 +58,43 @@ def test_id_methods_end_reasoning_on_the_token_completing_the_opener(kimi):
     assert parser.count_reasoning_tokens(ids) == at
     reasoner = get_reasoner("kimi-k2", tokenizer)
     assert reasoner.extract_content_ids(ids) == ids[at:]
+
+
+def _adapter(name: str, monkeypatch):
+    monkeypatch.setattr(adapter, "_delta_message", _StandInDeltaMessage)
+    return type(f"{name}Adapter", (adapter._DeltaParser, _StandInVllmBase),
+                {"parser_class": type(get_parser(name)), "parser_name": name})
+
+
+def test_k2_horizon_ids_follow_the_requested_effort(monkeypatch):
+    """vLLM builds the adapter per request with its chat_template_kwargs: the end token of that
+    request's effort level ends reasoning, another level's does not."""
+    from conformance.tokenizers import qwen_tokenizer
+
+    markers = ("<ifm|think>", "</ifm|think>", "<ifm|think_fast>", "</ifm|think_fast>")
+    tokenizer = qwen_tokenizer(markers)
+    cls = _adapter("k2-horizon", monkeypatch)
+    fast_end = tokenizer.convert_tokens_to_ids("</ifm|think_fast>")
+    deep_end = tokenizer.convert_tokens_to_ids("</ifm|think>")
+    ids = tokenizer.encode("Think.</ifm|think_fast>Answer.", add_special_tokens=False)
+    at = ids.index(fast_end)
+    medium = cls(tokenizer, chat_template_kwargs={"reasoning_effort": "medium"})
+    assert [medium.is_reasoning_end_streaming(ids[: k + 1], ids[k : k + 1]) for k in range(len(ids))] == \
+        [k == at for k in range(len(ids))]
+    assert medium.extract_content_ids(ids) == ids[at + 1 :]
+    high = cls(tokenizer)
+    assert not any(high.is_reasoning_end_streaming(ids[: k + 1], ids[k : k + 1]) for k in range(len(ids)))
+    assert high.is_reasoning_end_streaming([deep_end], [deep_end])
+
+
+def test_harmony_gates_nothing_by_id_and_counts_reasoning_from_the_text(monkeypatch):
+    """No single token ends Harmony's reasoning: the adapter never says so by id (a grammar is
+    not started on the analysis channel's <|end|>); the reasoning tokens are counted from the text."""
+    tokenizer = load_tokenizer("qwen")
+    parser = _adapter("gpt-oss", monkeypatch)(tokenizer)
+    output = ("<|channel|>analysis<|message|>Two words.<|end|><|start|>assistant<|channel|>final<|message|>"
+              "Paris.<|return|>")
+    ids = tokenizer.encode(output, add_special_tokens=False)
+    assert not any(parser.is_reasoning_end_streaming(ids[: k + 1], ids[k : k + 1]) for k in range(len(ids)))
+    assert not parser.is_reasoning_end(ids)
+    assert parser.count_reasoning_tokens(ids) == len(tokenizer.encode("Two words.", add_special_tokens=False))
