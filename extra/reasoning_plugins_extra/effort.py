@@ -11,11 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from reasoning_plugins import DeclarativeParser, Mode, ReasoningFormat
-from reasoning_plugins._format import Program, compile_format, resolve_mode
-from reasoning_plugins._modes import coerce_mode, reasoning_end_index, request_field
-from reasoning_plugins._scanner import ReasoningStream
-from reasoning_plugins._tokens import marker_token_ids, text_markers
+from reasoning_plugins import DeclarativeParser, Mode, ReasoningFormat, ReasoningStream
 
 
 def _k2_horizon(start: str, end: str) -> ReasoningFormat:
@@ -32,12 +28,23 @@ K2_HORIZON = {
 }
 
 
+def _field(request: Any, name: str) -> Any:
+    if request is None:
+        return None
+    if isinstance(request, dict):
+        return request.get(name)
+    value = getattr(request, name, None)
+    if value is None:
+        value = (getattr(request, "model_extra", None) or {}).get(name)
+    return value
+
+
 def effort_of(request: Any, efforts: dict[str, ReasoningFormat], default: str) -> str:
     """The request's reasoning effort among ``efforts`` (ValueError for an unknown one)."""
-    kwargs = request_field(request, "chat_template_kwargs")
+    kwargs = _field(request, "chat_template_kwargs")
     effort = kwargs.get("reasoning_effort") if isinstance(kwargs, dict) else None
     if effort is None:
-        effort = request_field(request, "reasoning_effort")
+        effort = _field(request, "reasoning_effort")
     if effort is None:
         return default
     if not isinstance(effort, str) or effort.strip().lower() not in efforts:
@@ -48,20 +55,24 @@ def effort_of(request: Any, efforts: dict[str, ReasoningFormat], default: str) -
 
 
 class EffortParser(DeclarativeParser):
-    """A declarative parser with one format per ``reasoning_effort`` level."""
+    """A declarative parser with one format per ``reasoning_effort`` level: each request is
+    parsed by the declarative parser of its level."""
 
     efforts: ClassVar[dict[str, ReasoningFormat]] = {}
     default_effort: ClassVar[str] = ""
+    _level_classes: ClassVar[dict[str, type[DeclarativeParser]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._level_classes = {
+            effort: type(f"{cls.__name__}_{effort}", (DeclarativeParser,), {"format": fmt, "__module__": cls.__module__})
+            for effort, fmt in cls.efforts.items()
+        }
 
     def __init__(self, tokenizer: Any = None, *args: Any, chat_template_kwargs: dict[str, Any] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, chat_template_kwargs=chat_template_kwargs, **kwargs)
-        self._programs: dict[str, Program] = {
-            effort: compile_format(fmt, marker_token_ids(tokenizer, fmt.markers)) for effort, fmt in self.efforts.items()
-        }
-        self._text_ends_by = {
-            effort: text_markers(tokenizer, tuple(fmt.implicit_ends)) for effort, fmt in self.efforts.items()
-        }
+        self._levels: dict[str, DeclarativeParser] = {effort: level(tokenizer) for effort, level in self._level_classes.items()}
         if self._default_request is not None:
             effort_of(self._default_request, self.efforts, self.default_effort)  # a bad level fails here
 
@@ -73,6 +84,9 @@ class EffortParser(DeclarativeParser):
     def _effort(self, request: Any) -> str:
         return effort_of(request if request is not None else self._default_request, self.efforts, self.default_effort)
 
+    def _level(self, request: Any) -> DeclarativeParser:
+        return self._levels[self._effort(request if request is not None else self._default_request)]
+
     def resolve_mode(
         self,
         request: Any = None,
@@ -81,20 +95,9 @@ class EffortParser(DeclarativeParser):
         prompt_text: str | None = None,
         mode: Mode | str | None = None,
     ) -> Mode:
-        if request is None:
-            request = self._default_request
-        program = self._programs[self._effort(request)]
-        if mode is None:
-            mode = request_field(request, "model_status")
-        return resolve_mode(
-            program.fmt,
-            mode=coerce_mode(mode) if mode is not None else None,
-            request=request,
-            prompt_token_ids=prompt_token_ids,
-            prompt_text=prompt_text,
-            start_id=program.start_id,
-            end_ids=frozenset({program.end_id}) if program.end_id is not None else frozenset(),
-        )
+        request = request if request is not None else self._default_request
+        return self._level(request).resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text,
+                                                 mode=mode)
 
     def start_stream(
         self,
@@ -104,18 +107,21 @@ class EffortParser(DeclarativeParser):
         prompt_text: str | None = None,
         mode: Mode | str | None = None,
     ) -> ReasoningStream:
-        program = self._programs[self._effort(request)]
-        resolved = self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
-        return ReasoningStream(program, resolved, self._decode)
+        request = request if request is not None else self._default_request
+        return self._level(request).start_stream(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text,
+                                                 mode=mode)
 
-    def _end_index(self, input_ids: Sequence[int]) -> int | None:
-        effort = self._effort(self._bound.get("request"))
-        program = self._programs[effort]
-        end_id = program.end_id
-        implicit = program.end_ids - {end_id} if end_id is not None else program.end_ids
-        mode = self.resolve_mode(**self._bound)
-        return reasoning_end_index(input_ids, mode, program.start_id, end_id, implicit, self._is_blank,
-                                   self._text_ends_by[effort])
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        return self._bound_level().is_reasoning_end(input_ids)
+
+    def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
+        return self._bound_level().extract_content_ids(input_ids)
+
+    def _bound_level(self) -> DeclarativeParser:
+        bound = dict(self._bound)
+        if bound.get("request") is None:
+            bound["request"] = self._default_request
+        return self._level(bound["request"]).bind(**bound)
 
 
 class K2HorizonParser(EffortParser):
