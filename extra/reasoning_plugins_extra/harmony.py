@@ -29,8 +29,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from reasoning_plugins import Capability, DeclarativeParser, Mode, ReasoningFormat
-from reasoning_plugins import ReasoningParser
+from reasoning_plugins import Capability, DeclarativeParser, Mode, ReasoningFormat, ReasoningParser
 from reasoning_plugins.protocol import ReasoningDelta
 
 START, CHANNEL, MESSAGE, CONSTRAIN = "<|start|>", "<|channel|>", "<|message|>", "<|constrain|>"
