@@ -59,16 +59,16 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
         if not stripped.startswith(fmt.start):
             return _verbatim(text)
         text = stripped[len(fmt.start) :]
+    label = fmt.start_label
+    if label and text.startswith(label):
+        text = text[len(label) :]  # where reasoning opens, the label is markup
     # reasoning is open: it runs to the end marker or an implicit end, whichever comes first
     ends = [(text.find(fmt.end), fmt.end, False)] + [(text.find(m), m, True) for m in fmt.implicit_ends]
     ends = [e for e in ends if e[0] >= 0]
     if not ends:
-        reasoning = text.replace(fmt.start, "") if fmt.start else text
-        return Split.of(reasoning, "")
+        return Split.of(_drop_starts(fmt, text), "")
     at, marker, implicit = min(ends, key=lambda e: (e[0], -len(e[1])))
-    reasoning = text[:at]
-    if fmt.start:
-        reasoning = reasoning.replace(fmt.start, "")
+    reasoning = _drop_starts(fmt, text[:at])
     if implicit:
         return Split.of(reasoning, text[at:])
     if fmt.trim_newline_before_end and reasoning.endswith("\n"):
@@ -77,3 +77,12 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     if fmt.content_wrapper or fmt.trim_content_leading_newlines:
         rest = _content(fmt, rest)
     return Split.of(reasoning, rest)
+
+
+def _drop_starts(fmt: ReasoningFormat, reasoning: str) -> str:
+    """Reasoning without the start markers written inside it (and the label after each)."""
+    if not fmt.start:
+        return reasoning
+    if fmt.start_label:
+        reasoning = reasoning.replace(fmt.start + fmt.start_label, "")
+    return reasoning.replace(fmt.start, "")

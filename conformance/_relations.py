@@ -9,7 +9,7 @@ from reasoning_plugins import Capability
 from ._drive import Split
 from ._subject import Markers, Subject
 
-__all__ = ["may_end_inside_marker", "rebuild_problem", "trim_allowances"]
+__all__ = ["content_ids_problem", "may_end_inside_marker", "rebuild_problem", "trim_allowances"]
 
 UNBOUNDED = -1
 
@@ -53,9 +53,20 @@ def rebuild_problem(output: str, split: Split, subject: Subject, starts: str | N
     markers = subject.markers
     assert markers is not None
     allow = trim_allowances(subject)
+    removed = markers.removed
     pieces: list[tuple[str, str]] = []  # ("text", s) or ("marker", m)
     last = 0
-    for match in _marker_regex(markers.removed).finditer(output):
+    label = markers.start_label
+    if label and markers.start:
+        # the label goes with the start marker, and at the start of output that begins in reasoning
+        removed = (*removed, markers.start + label)
+        allow[markers.start + label] = allow.get(markers.start, (0, 0))
+        if starts == "reasoning" and output.startswith(label):
+            pieces.append(("text", ""))
+            pieces.append(("marker", label))
+            allow[label] = allow.get(markers.start, (0, 0))
+            last = len(label)
+    for match in _marker_regex(removed).finditer(output, last):
         pieces.append(("text", output[last : match.start()]))
         pieces.append(("marker", match.group()))
         last = match.end()
@@ -84,11 +95,38 @@ def rebuild_problem(output: str, split: Split, subject: Subject, starts: str | N
     return f"reasoning + content {rebuilt!r} is not the output {output!r} minus its markers"
 
 
+def content_ids_problem(decoded: str, content: str | None, subject: Subject) -> str | None:
+    """None when content token ids that decode to ``decoded`` carry the parser's ``content``.
+
+    A tool-call opener that is several tokens of the tokenizer ends reasoning on the token that
+    completes it: the tokens spelling its start were reasoning to the id methods by then, so
+    the content ids may lack a proper start of it (and nothing else).
+    """
+    problem = rebuild_problem(decoded, Split(None, content), subject, "content")
+    if problem is None or not content:
+        return problem
+    markers = subject.markers
+    assert markers is not None
+    single = subject.single_token_ids()
+    for marker in markers.implicit_ends:
+        if marker in single or not content.startswith(marker):
+            continue
+        for cut in range(1, len(marker)):
+            if decoded.startswith(marker[cut:]) and rebuild_problem(decoded, Split(None, content[cut:]), subject, "content") is None:
+                return None
+    return problem
+
+
 def may_end_inside_marker(text: str, markers: Markers) -> bool:
     """True when the end of ``text`` could still grow into a marker (or is whitespace a format
     may treat as markup), so a parser may rightly hold it back."""
     if not text or text[-1].isspace():
         return True
+    label = markers.start_label
+    if label and markers.start:
+        for k in range(1, len(label)):
+            if text.endswith(markers.start + label[:k]) or text == label[:k]:
+                return True
     for marker in markers.every:
         for k in range(1, len(marker)):
             if text.endswith(marker[:k]):

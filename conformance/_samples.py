@@ -84,6 +84,13 @@ def structured(markers: Markers, seed: int = 0) -> list[Sample]:
             Sample("start-empty-block", f"{S}{E}{c1}"),
             Sample("start-blank-block", f"{S}\n\n{E}\n\n{c1}"),
         ]
+    if S and markers.start_label:
+        L = markers.start_label
+        out += [
+            Sample("start-label", f"{S}{L}{r1}\n{E}\n\n{c1}"),
+            Sample("start-label-truncated", f"{S}{L[:-1]}"),
+            Sample("label-first", f"{L}{r1}\n{E}\n\n{c1}"),
+        ]
     if markers.content_wrapper:
         opener, closer = markers.content_wrapper
         out += [
@@ -145,6 +152,13 @@ def adversarial(markers: Markers | None, seed: int = 0) -> list[Sample]:
             Sample("start twice", f"{S}{S}{r}{E}{c}", False),
             Sample("spaces before start", f"  \n{S}{r}{E}{c}", False),
             Sample("text before start", f"{c}{S}{r}{E}{c}", False),
+        ]
+    if S and markers.start_label:
+        L = markers.start_label
+        out += [
+            Sample("label cut short", f"{S}{L[:-1]}{r}{E}{c}", False),
+            Sample("label twice", f"{S}{L}{L}{r}{E}{c}", False),
+            Sample("label after end", f"{r}{E}{L}{c}", False),
         ]
     if markers.content_wrapper:
         opener, closer = markers.content_wrapper

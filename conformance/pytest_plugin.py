@@ -39,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--conformance-tokenizer", default=None, metavar="NAME|PATH",
-        help="tokenizer for token-level checks (qwen, ernie, deepseek, tiny or a local path)",
+        help="tokenizer for token-level checks (qwen, ernie, deepseek, tiny, gemma4 or a local path)",
     )
     group.addoption(
         "--conformance-examples", type=int, default=DEFAULT_EXAMPLES, metavar="N",

@@ -5,7 +5,7 @@
 
     class TestMyParser(ParserConformance):
         parser = "my-parser"            # a registered name, or the parser class itself
-        tokenizer = "qwen"              # optional: qwen, ernie, deepseek, tiny or a local path
+        tokenizer = "qwen"              # optional: qwen, ernie, deepseek, tiny, gemma4 or a local path
 
         def test_answer_after_tool_call(self):
             self.assert_split("R</think>C", reasoning="R", content="C")

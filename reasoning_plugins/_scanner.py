@@ -80,7 +80,7 @@ class ReasoningStream:
 
     @property
     def in_reasoning(self) -> bool:
-        return self._phase.name == "reason"
+        return self._phase.name in ("reason", "label")
 
     @property
     def in_plain_content(self) -> bool:
@@ -291,6 +291,10 @@ class ReasoningStream:
             self._consume(rule)
             i = pos if rule.action == IMPLICIT_END else pos + len(rule.pattern)
             if rule.action == DROP:
+                label = phase.next_phase.get(DROP)
+                if label is not None:
+                    self._phase = self._program.phases[label]
+                    found.clear()
                 continue
             self._transition(phase, rule)
             found.clear()
@@ -356,6 +360,15 @@ class ReasoningStream:
         if phase.name == "await":
             return self._await_start(buf, i, known_blank, final)
         program = self._program
+        if phase.name == "label":
+            label = phase.openers[0]
+            if buf.startswith(label, i):
+                self._phase = program.phases["reason"]
+                return i + len(label)
+            if not final and label.startswith(buf[i:]):
+                return None  # could still be the label
+            self._phase = program.phases["reason"]
+            return i
         n = len(buf)
         j = i
         if phase.strip_newlines:
@@ -397,10 +410,11 @@ class ReasoningStream:
             credit = -1
         announced = credit >= 0
         by_text = not self._by_ids or start_id is None or announced
+        opened = program.phases["label" if "label" in program.phases else "reason"]
         if by_text and buf.startswith(start, j):
             if announced:
                 del self._credits[credit]
-            self._phase = program.phases["reason"]
+            self._phase = opened
             return j + len(start)
         if j == n or (by_text and start.startswith(buf[j:])):
             if not final:
@@ -413,7 +427,7 @@ class ReasoningStream:
         if announced:
             # the start marker's id arrived without its text: whitespace before it is markup
             at = self._credits.pop(credit)[1]
-            self._phase = program.phases["reason"]
+            self._phase = opened
             return max(i, at)
         self._phase = program.phases["content"]
         self.reasoning_ended = True

@@ -31,12 +31,11 @@ GLM45 = ReasoningFormat(
 
 # Hunyuan-A13B: <think>...</think> then the answer inside <answer>...</answer>; thinks by default.
 # Tool calls are <tool_calls>[...]</tool_calls>; SGLang's hunyuan detector ends reasoning there.
-# NOT declared yet (needs core support): the id path (is_reasoning_end, the reasoner) only sees
-# an implicit end that is one token of the tokenizer in use; on the conformance tokenizer (Qwen's)
-# this opener is several tokens while </think> is one, so parser and reasoner would disagree.
+# Where the opener is several tokens (Qwen's tokenizer), the id methods and the reasoner find it
+# by its text, on the token completing it.
 HUNYUAN_A13B = ReasoningFormat(
     start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
-    switches=("enable_thinking",), content_wrapper=("<answer>", "</answer>"),
+    switches=("enable_thinking",), content_wrapper=("<answer>", "</answer>"), implicit_ends=("<tool_calls>",),
     trim_newline_before_end=True, trim_content_leading_newlines=True, trim_wrapper_newlines=True,
 )
 
@@ -45,13 +44,11 @@ KIMI_VL = ReasoningFormat(start="◁think▷", end="◁/think▷", start_in_outp
 
 # Kimi K2 (Thinking / K2.5): <think>...</think> (not Kimi-VL's ◁think▷), on by default; vLLM reads
 # `thinking` and `enable_thinking`, SGLang `thinking`. The tool-call section can open before
-# </think>: both engines end reasoning at <|tool_calls_section_begin|>.
-# NOT declared yet (needs core support): the id path (is_reasoning_end, the reasoner) only sees
-# an implicit end that is one token of the tokenizer in use; on the conformance tokenizer (Qwen's)
-# this opener is several tokens while </think> is one, so parser and reasoner would disagree.
+# </think>: both engines end reasoning at <|tool_calls_section_begin|> (one token of Kimi's
+# tokenizer; several of others, where its text is read).
 KIMI_K2 = ReasoningFormat(
     start="<think>", end="</think>", start_in_output=True, default_mode=Mode.REASONING,
-    switches=("thinking", "enable_thinking"),
+    switches=("thinking", "enable_thinking"), implicit_ends=("<|tool_calls_section_begin|>",),
 )
 
 # ByteDance Seed-OSS: thinks by default; vLLM's grammar is Qwen3's with seed: markers, so a
@@ -91,11 +88,8 @@ HOLO2 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASO
 # MiniMax M2 / M2.1: <think>...</think>, always thinks; the model may write <think> (removed) or
 # the template opens it. vLLM's grammar moves a <minimax:tool_call> inside reasoning to the tool
 # parser: an implicit end.
-# NOT declared yet (needs core support): the id path (is_reasoning_end, the reasoner) only sees
-# an implicit end that is one token of the tokenizer in use; on the conformance tokenizer (Qwen's)
-# this opener is several tokens while </think> is one, so parser and reasoner would disagree.
 MINIMAX_M2 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
-                             default_mode=Mode.REASONING)
+                             default_mode=Mode.REASONING, implicit_ends=("<minimax:tool_call>",))
 
 # NVIDIA Nemotron v3 (Nemotron-3 Nano/Super): Qwen3 layout, enable_thinking on by default,
 # <tool_call> inside reasoning ends it (both engines). vLLM strips trailing reasoning whitespace
@@ -132,6 +126,17 @@ APERTUS = ReasoningFormat(start="<|inner_prefix|>", end="<|inner_suffix|>", star
 # built-in `ernie-x1` (</think> only, content in <response>...</response>, <tool_call> ends
 # reasoning), reused as declared there.
 ERNIE45 = ERNIE_X1_FORMAT
+
+# Google Gemma 4: a "thought" channel, <|channel>thought\n...<channel|>, then the answer; the model
+# opens it itself when its system prompt enables thinking (the template writes no marker), so the
+# first word decides. The `thought\n` label after <|channel> is markup (both engines remove it).
+# A tool call <|tool_call>...<tool_call|> opened inside the channel ends reasoning (vLLM).
+# vLLM also opens reasoning at a <|channel> later in the answer; we read only the first word, as
+# SGLang does. SGLang starts in reasoning when enable_thinking is true; vLLM waits for the marker,
+# as we do (a prompt that ends inside an open channel starts in reasoning in all three).
+GEMMA4 = ReasoningFormat(start="<|channel>", end="<channel|>", start_in_output=True,
+                         default_mode=Mode.AWAIT_START, start_label="thought\n",
+                         implicit_ends=("<|tool_call>",))
 
 # IBM Granite 4.2 thinking (both engines' `granite_thinking_parser`): Nemotron v3's layout
 # (<think>/</think>, enable_thinking on by default, <tool_call> ends reasoning). Both engines

@@ -5,6 +5,8 @@ from __future__ import annotations
 from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 
 from . import formats
+from .effort import K2HorizonParser
+from .harmony import HarmonyParser
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -28,6 +30,7 @@ FAMILIES = {
     "exaone4": (formats.EXAONE4, ("exaone",)),
     "apertus": (formats.APERTUS, ("apertus2509",)),
     "ernie45": (formats.ERNIE45, ()),
+    "gemma4": (formats.GEMMA4, ("gemma-4",)),
 }
 FAMILIES.update({
     "granite-thinking": (formats.GRANITE_THINKING, ("granite-thinking-parser",)),
@@ -45,22 +48,40 @@ def _class_name(name: str, suffix: str) -> str:
     return "".join(part.capitalize() for part in name.replace(".", "-").split("-")) + suffix
 
 
+# The conformance suite's stand-in for a family's own tokenizer, where Qwen's lacks its markers.
+CONFORMANCE_TOKENIZERS = {"gemma4": "gemma4"}
+
+
+def _attributes(name: str, fmt) -> dict:
+    attributes = {"format": fmt, "__module__": __name__}
+    if name in CONFORMANCE_TOKENIZERS:
+        attributes["conformance_tokenizer"] = CONFORMANCE_TOKENIZERS[name]
+    return attributes
+
+
 PARSERS = {
-    name: type(_class_name(name, "ReasoningParser"), (DeclarativeParser,), {"format": fmt, "__module__": __name__})
+    name: type(_class_name(name, "ReasoningParser"), (DeclarativeParser,), _attributes(name, fmt))
     for name, (fmt, _aliases) in FAMILIES.items()
 }
 # A reasoner works on token ids, so it needs the end marker to be one token: Granite's plain-text
 # markers are not, nor are OLMo 3's (<think> is ordinary text there) or PLaMo 3's, and they get no
 # reasoner (guided decoding then starts at the first token).
 TEXT_MARKERS_ONLY = {"granite", "olmo3", "plamo3"}
-# Thinking off by default (DeepSeek V3, EXAONE 4, Poolside v1): a reasoner's extract_content_ids
-# without the request counts everything as content, which the conformance check of the forced end rejects;
-# these get no reasoner until the core passes the mode there (needs core support).
-NO_REASONER = TEXT_MARKERS_ONLY | {"deepseek-v3", "exaone4", "poolside-v1"}
+# Thinking off by default (DeepSeek V3, EXAONE 4, Poolside v1): the reasoner's tracker follows the
+# request (start(prompt, request=...)); its whole-sequence methods follow what bind() tells them.
+NO_REASONER = TEXT_MARKERS_ONLY
 REASONERS = {
-    name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), {"format": fmt, "__module__": __name__})
+    name: type(_class_name(name, "Reasoner"), (DeclarativeReasoner,), _attributes(name, fmt))
     for name, (fmt, _aliases) in FAMILIES.items()
     if name not in NO_REASONER
+}
+
+
+# Parsers of their own, without a reasoner: channels (not one end token), and markers chosen per
+# request by reasoning_effort (a reasoning budget would have to force each level's end marker).
+OWN_PARSERS = {
+    "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
+    "k2-horizon": (K2HorizonParser, ()),
 }
 
 
@@ -68,6 +89,8 @@ REASONERS = {
 def register_reasoning_parsers(register):
     for name, (_fmt, aliases) in FAMILIES.items():
         register(name, PARSERS[name], aliases=aliases)
+    for name, (parser, aliases) in OWN_PARSERS.items():
+        register(name, parser, aliases=aliases)
 
 
 @hookimpl

@@ -72,16 +72,16 @@ TOOL_CALLS_IN_REASONING = [
      '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'),
     ("glm45", "<think>I should call it.",
      "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"),
-    pytest.param("kimi-k2", "<think>I should call it.",
+    ("kimi-k2", "<think>I should call it.",
      "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
-     '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>', marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end with a single-token end")),
-    pytest.param("hunyuan-a13b", "<think>\nI should call it.\n",
-     '<tool_calls>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</tool_calls>', marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end with a single-token end")),
+     '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>'),
+    ("hunyuan-a13b", "<think>\nI should call it.\n",
+     '<tool_calls>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</tool_calls>'),
     ("seed-oss", "<seed:think>I should call it.",
      "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n</function>\n</seed:tool_call>"),
-    pytest.param("minimax-m2", "<think>I should call it.",
+    ("minimax-m2", "<think>I should call it.",
      '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter name="city">Paris</parameter>\n'
-     "</invoke>\n</minimax:tool_call>", marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end with a single-token end")),
+     "</invoke>\n</minimax:tool_call>"),
     ("nemotron-v3", "<think>\nI should call it.\n",
      "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>"),
     ("mimo", "<think>I should call it.",
@@ -140,7 +140,7 @@ def test_provided_by_this_distribution():
     assert set(ours) == set(FAMILIES) >= {
         "qwen3", "glm45", "hunyuan-a13b", "kimi-vl", "kimi-k2", "seed-oss", "granite", "magistral", "step3",
         "step3p5", "deepseek-v3", "holo2", "minimax-m2", "nemotron-v3", "olmo3", "mimo", "ling3", "exaone4",
-        "apertus", "ernie45",
+        "apertus", "ernie45", "gemma4", "gpt-oss", "k2-horizon",
     }
     assert all(i.status == "ok" for i in ours.values())
 

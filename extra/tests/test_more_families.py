@@ -159,11 +159,11 @@ def test_minimax_m3_stray_closer_is_dropped():
 
 
 def test_reasoners_exist_where_the_end_marker_can_be_one_token():
-    """Every new family has a reasoner except PLaMo 3 (text markers) and Poolside (off by default)."""
+    """Every new family has a reasoner except PLaMo 3 (text markers)."""
     names = {i.name for i in list_reasoners() if i.distribution == "reasoning-plugins-extra"}
     new = {"granite-thinking", "minimax-m3", "deepseek-v4", "poolside-v1", "minicpmv", "gigachat35", "plamo3",
            "iquest-q1"}
-    assert new & names == new - {"plamo3", "poolside-v1"}
+    assert new & names == new - {"plamo3"}
 
 
 def test_granite_thinking_reasoner_ends_at_a_tool_call_token():

@@ -30,7 +30,7 @@ from .._host import PARSER, current_host
 from .._modes import Mode, reasoning_end_index
 from .._names import normalize
 from .._parser import DeclarativeParser
-from .._tokens import blank_token_checker, marker_token_ids
+from .._tokens import blank_token_checker, encode_plain, marker_token_ids, text_markers
 from . import ENV_OVERRIDE, OURS_PREFIX, OfferedParser, UnsupportedEngineError, engine_version, offered_parsers
 
 __all__ = ["SUPPORTED_VERSIONS", "register"]
@@ -309,11 +309,19 @@ class _DeltaParser:
         # The constructor's kwargs are vLLM's effective ones (request, reasoning_effort, server
         # defaults): they decide over the request object passed to extract_reasoning.
         self._settings = {"chat_template_kwargs": dict(chat_template_kwargs)} if chat_template_kwargs is not None else None
-        ids = marker_token_ids(tokenizer, fmt.markers)
-        self._start_id = ids.get(fmt.start) if fmt.start else None
-        self._end_id = ids.get(fmt.end)
-        self._implicit_ids = frozenset(ids[m] for m in fmt.implicit_ends if m in ids)
+        # A parser whose markers depend on the request (reasoning_effort) names this request's
+        # format; one whose sections no marker token delimits (channels) names none: then no id
+        # says where reasoning ends, and the text decides (count_reasoning_tokens).
+        id_format = getattr(self._parser, "id_format", fmt)
+        self._tokenizer = tokenizer
+        self._by_text_only = id_format is None
+        ids = marker_token_ids(tokenizer, id_format.markers) if id_format is not None else {}
+        self._start_id = ids.get(id_format.start) if id_format is not None and id_format.start else None
+        self._end_id = ids.get(id_format.end) if id_format is not None else None
+        ends = tuple(id_format.implicit_ends) if id_format is not None else ()
+        self._implicit_ids = frozenset(ids[m] for m in ends if m in ids)
         self._end_ids = self._implicit_ids | ({self._end_id} if self._end_id is not None else frozenset())
+        self._text_ends = text_markers(tokenizer, ends)  # several tokens each
         self._is_blank = blank_token_checker(tokenizer) if tokenizer is not None else None
         self._special_markers = _skipped_as_special(tokenizer, ids)
         # Without a content wrapper or trims, everything after reasoning is content as written.
@@ -368,20 +376,43 @@ class _DeltaParser:
         return self._verbatim_content and self._mode(input_ids) in _CONTENT_MODES
 
     def is_reasoning_end_streaming(self, input_ids: Sequence[int], delta_ids: Sequence[int]) -> bool:
-        return not self._end_ids.isdisjoint(delta_ids)
+        if not self._end_ids.isdisjoint(delta_ids):
+            return True
+        text_ends = self._text_ends
+        if text_ends is None or not delta_ids:
+            return False
+        # a tool-call opener spelled by several tokens, completed by this delta
+        tail = list(input_ids[-(len(delta_ids) + text_ends.window):])
+        return text_ends.first_end(tail, 0, len(tail)) is not None and not text_ends.found_in(
+            text_ends.text(tail[: len(tail) - len(delta_ids)]))
 
     def extract_content_ids(self, input_ids: list[int]) -> list[int]:
+        start = stop = None  # where the content starts; the marker token ending reasoning
         for position, token in enumerate(input_ids):
             if token == self._end_id:
-                return list(input_ids[position + 1:])
+                start, stop = position + 1, position
+                break
             if token in self._implicit_ids:
-                return list(input_ids[position:])  # a tool-call opener stays in the content
+                start = stop = position  # a tool-call opener stays in the content
+                break
+        if self._text_ends is not None:
+            by_text = self._text_ends.first_end(input_ids, 0, len(input_ids) if stop is None else stop)
+            if by_text is not None:
+                return list(input_ids[by_text:])  # from the token completing a tool-call opener
+        if start is not None:
+            return list(input_ids[start:])
         return list(input_ids) if self._mode(self._prompt_ids) in _CONTENT_MODES else []
 
     def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
         """Output tokens before the content starts (the end marker counts as reasoning)."""
+        if self._by_text_only:
+            # the tokens of the reasoning text, as the parser splits the decoded output
+            text = self._tokenizer.decode(list(token_ids)) if self._tokenizer is not None and token_ids else ""
+            reasoning, _ = self._parser.parse(text, prompt_token_ids=self._prompt_ids)
+            return len(encode_plain(self._tokenizer, reasoning)) if reasoning else 0
         mode = self._mode(self._prompt_ids)
-        end = reasoning_end_index(token_ids, mode, self._start_id, self._end_id, self._implicit_ids, self._is_blank)
+        end = reasoning_end_index(token_ids, mode, self._start_id, self._end_id, self._implicit_ids, self._is_blank,
+                                  self._text_ends)
         if end is None:
             return 0 if mode in _CONTENT_MODES else len(token_ids)
         return end
