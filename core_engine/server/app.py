@@ -194,7 +194,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         message = f"No route {request.method} {request.url.path}; this server offers GET /v1/models, " \
-                  "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/parsers, "
+                  "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/parsers, " \
                   "GET /health and the playground at GET /."
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
