@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["DEFAULT_MAX_REQUEST_BYTES", "ServerConfig"]
+__all__ = ["DEFAULT_MAX_MESSAGES", "DEFAULT_MAX_REGEX_LENGTH", "DEFAULT_MAX_REQUEST_BYTES",
+           "DEFAULT_MAX_SCHEMA_BYTES", "ServerConfig"]
 
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_MESSAGES = 1000
+DEFAULT_MAX_SCHEMA_BYTES = 64 * 1024
+DEFAULT_MAX_REGEX_LENGTH = 4096
 
 DeltaKeys = Literal["full", "sparse"]
 
@@ -25,6 +29,8 @@ class ServerConfig:
     them out; the CLI reads them from the model's ``generation_config.json``.
     ``stream_interval`` sends streamed text every N engine outputs (1: every token) after the
     first, which is always sent at once; larger values mean fewer, larger writes under load.
+    ``max_messages``, ``max_schema_bytes`` (each JSON schema: ``response_format``, ``guided_json``,
+    a tool's ``parameters``) and ``max_regex_length`` (``guided_regex``) cap what one request may ask.
     """
 
     reasoning_parser: str | None = None
@@ -37,6 +43,9 @@ class ServerConfig:
     delta_keys: DeltaKeys = "full"
     sampling_defaults: dict[str, float] = field(default_factory=dict)
     stream_interval: int = 1
+    max_messages: int = DEFAULT_MAX_MESSAGES
+    max_schema_bytes: int = DEFAULT_MAX_SCHEMA_BYTES
+    max_regex_length: int = DEFAULT_MAX_REGEX_LENGTH
 
     def __post_init__(self) -> None:
         for name in ("reasoning_parser", "tool_call_parser", "served_model_name", "api_key"):
@@ -53,6 +62,10 @@ class ServerConfig:
         if not isinstance(self.stream_interval, int) or isinstance(self.stream_interval, bool) \
                 or self.stream_interval < 1:
             raise ValueError(f"stream_interval must be an integer >= 1, got {self.stream_interval!r}")
+        for name in ("max_messages", "max_schema_bytes", "max_regex_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
         if unknown:
             raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")

@@ -15,6 +15,7 @@ from core_engine.sampling_params import GuidedDecodingParams, SamplingParams
 
 from .config import ServerConfig
 from .errors import ApiError
+from .limits import check_limits
 from .protocol import NamedToolChoice, ServerChatRequest
 
 __all__ = ["ChatPlan", "EngineLike", "plan_chat"]
@@ -58,6 +59,7 @@ def plan_chat(request: ServerChatRequest, engine: EngineLike, config: ServerConf
               tool_parser_factory: Any | None) -> ChatPlan:
     """Check ``request`` against the model and the settings and build its :class:`ChatPlan`."""
     _check_unsupported(request)
+    check_limits(request, config)
     model = _resolve_model(request, config, served_name)
     tools = request.tool_dicts() or None
     choice = _tool_choice(request, tools)
