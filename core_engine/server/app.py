@@ -31,6 +31,10 @@ from .streaming import EventStreamResponse
 __all__ = ["create_app"]
 
 _JSON = "application/json"
+# one server-sent event: its data is a chat.completion.chunk as JSON, or [DONE]
+_SSE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+              "required": ["data"]}
+_CHAT_EXAMPLE = {"messages": [{"role": "user", "content": "What is 2 + 3?"}], "max_tokens": 8}
 
 
 def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAPI:
@@ -89,11 +93,11 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
                            param="model", code="model_not_found")
         return JSONResponse(model_card())
 
-    @app.post("/v1/chat/completions", openapi_extra=docs.body(ServerChatRequest),
+    @app.post("/v1/chat/completions", openapi_extra=docs.body(ServerChatRequest, _CHAT_EXAMPLE),
               responses={200: {"description": "A chat.completion object, or chat.completion.chunk events with "
                                               "\"stream\": true",
                                "content": {"application/json": {"schema": {"type": "object"}},
-                                           "text/event-stream": {"schema": {"type": "string"}}}},
+                                           "text/event-stream": {"schema": _SSE_EVENT}}},
                          **docs.errors(400, 401, 404, 413, 503)})
     async def chat_completions(request: Request) -> Any:
         body = await _read_body(request, config.max_request_bytes)

@@ -47,13 +47,15 @@ class ApiDocs:
         self._components: dict[str, Any] = {}
         app.openapi = self._openapi  # type: ignore[method-assign]
 
-    def body(self, model: type[BaseModel]) -> dict[str, Any]:
+    def body(self, model: type[BaseModel], example: dict[str, Any] | None = None) -> dict[str, Any]:
         """``openapi_extra`` for a route whose JSON body is ``model``."""
         schema = model.model_json_schema(ref_template=_REF)
         self._components.update(schema.pop("$defs", {}))
         self._components[model.__name__] = schema
-        return {"requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}}}
+        media: dict[str, Any] = {"schema": {"$ref": _REF.format(model=model.__name__)}}
+        if example is not None:
+            media["example"] = example
+        return {"requestBody": {"required": True, "content": {"application/json": media}}}
 
     @staticmethod
     def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
