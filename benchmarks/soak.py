@@ -353,6 +353,9 @@ async def soak(port: int, pids: dict[str, int], seconds: float, clients: int, po
         "memory_mib_before": {name: round(value / MiB, 1) for name, value in memory_before.items()},
         "memory_mib_after": {name: round(value / MiB, 1) for name, value in memory_after.items()},
         "memory_tolerance": tolerance,
+        "pool_answers_with_tool_calls": sum(1 for answer in reference if answer.calls),
+        "pool_answers_with_reasoning": sum(1 for answer in reference if answer.reasoning),
+        "pool_size": len(reference),
         "examples": (warm.unexpected + tally.unexpected)[:5] + (warm.cross_talk + tally.cross_talk)[:5],
     }
 
@@ -366,6 +369,8 @@ def table(result: dict[str, Any]) -> str:
         ("compared with the same request alone", f"{result['compared_with_alone']}, cross-talk {result['cross_talk']}"),
         ("client disconnects", f"{result['stream_disconnects']} streams, {result['non_streaming_disconnects']} "
                                f"non-streaming; server counted {result['server_counted_aborts']} aborts"),
+        ("pool (answers alone)", f"{result['pool_size']} requests, {result['pool_answers_with_tool_calls']} with "
+                                 f"tool calls, {result['pool_answers_with_reasoning']} with reasoning"),
         ("generated tokens (compared requests)", str(result["tokens"])),
         ("unexpected errors", str(result["unexpected_errors"])),
         ("KV blocks free before / after", f"{result['kv_blocks_free_before']} / {result['kv_blocks_free_after']} "

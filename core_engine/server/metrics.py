@@ -183,9 +183,9 @@ class MeteredEngine:
             failed = True           # the route reports it (an HTTP error or an error event)
             raise
         finally:
+            if not failed and (out is None or not out.finished):
+                m.finished("abort")          # the consumer closed the stream first (queued or running)
             if out is not None:
-                if not out.finished and not failed:
-                    m.finished("abort")      # the consumer closed the stream first
                 m.reasoning_tokens.inc(out.reasoning_tokens)
             aclose = getattr(gen, "aclose", None)
             if aclose is not None:
