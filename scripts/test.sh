@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh) and run the whole test suite and a 60 s soak run of the server, certify
-# every installed plugin, then
-# run the adapters on the real vLLM, SGLang and LMDeploy packages (scripts/test_engines.sh, each
-# in its own cached virtual environment; ENGINES=0 skips that stage).
+# Set up (scripts/setup.sh), run the whole test suite and a 60 s soak run of the server, certify
+# every installed plugin, then run the adapters on the real vLLM, SGLang and LMDeploy packages
+# (scripts/test_engines.sh, each in its own cached virtual environment; ENGINES=0 skips that stage).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k streaming
 set -euo pipefail
 cd "$(dirname "$0")/.."
