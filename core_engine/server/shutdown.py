@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import error_body
 
-__all__ = ["DrainingServer", "DrainableEngine", "Lifecycle", "LifecycleMiddleware", "ServerShuttingDown"]
+__all__ = ["DrainableEngine", "DrainingServer", "Lifecycle", "LifecycleMiddleware", "ServerShuttingDown"]
 
 RETRY_AFTER_S = 5
 _UNCOUNTED = ("/health", "/metrics")   # never wait for these; /metrics answers while draining
@@ -48,7 +48,7 @@ class Lifecycle:
         self._idle: asyncio.Event | None = None
         self._hurry: asyncio.Event | None = None
         self._running: dict[str, list[bool]] = {}   # request id -> [aborted]
-        self._engine: Any = None
+        self.engine: Any = None                      # what abort_running() aborts on
         self.on_drain: list[Any] = []
 
     def enter(self) -> None:
@@ -60,6 +60,15 @@ class Lifecycle:
         self.in_flight -= 1
         if self.in_flight == 0 and self._idle is not None:
             self._idle.set()
+
+    def track(self, request_id: str) -> list[bool]:
+        """Note a request running on the engine; the returned flag turns True when it is aborted."""
+        flag = [False]
+        self._running[request_id] = flag
+        return flag
+
+    def untrack(self, request_id: str) -> None:
+        self._running.pop(request_id, None)
 
     def start_draining(self) -> None:
         self.draining = True
@@ -91,14 +100,15 @@ class Lifecycle:
     async def abort_running(self) -> int:
         """Abort every request on the engine; each ends with :class:`ServerShuttingDown`."""
         self.aborting = True
-        ids = list(self._running)
-        for request_id in ids:
-            self._running[request_id][0] = True
+        running = list(self._running.items())
+        for _, flag in running:
+            flag[0] = True
+        for request_id, _ in running:
             try:
-                await self._engine.abort(request_id)
+                await self.engine.abort(request_id)
             except Exception:  # noqa: BLE001 - a stopped engine fails its streams itself
                 pass
-        return len(ids)
+        return len(running)
 
     def shutdown_error(self) -> ServerShuttingDown:
         waited = f" after waiting {self.shutdown_timeout:g} s for it (--shutdown-timeout)" \
@@ -113,7 +123,7 @@ class DrainableEngine:
     def __init__(self, engine: Any, lifecycle: Lifecycle) -> None:
         self._engine = engine
         self._lifecycle = lifecycle
-        lifecycle._engine = engine
+        lifecycle.engine = engine
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
@@ -123,8 +133,7 @@ class DrainableEngine:
         lifecycle = self._lifecycle
         if lifecycle.aborting:
             raise lifecycle.shutdown_error()
-        flag = [False]
-        lifecycle._running[request_id] = flag
+        flag = lifecycle.track(request_id)
         gen = self._engine.generate(request_id, prompt_ids, params, request=request)
         try:
             async for out in gen:
@@ -132,7 +141,7 @@ class DrainableEngine:
                     raise lifecycle.shutdown_error()
                 yield out
         finally:
-            lifecycle._running.pop(request_id, None)
+            lifecycle.untrack(request_id)
             aclose = getattr(gen, "aclose", None)
             if aclose is not None:
                 await aclose()
