@@ -25,7 +25,7 @@ from schemathesis.generation import GenerationMode  # noqa: E402
 
 from .conftest import ServerProcess  # noqa: E402
 
-EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 40}
+EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 100}
 # Schema-valid requests the server still refuses with a 400 for reasons a JSON schema cannot say
 # (the prompt does not fit the context, n other than 1, max_tokens over the cap, ...) are fine: the
 # error shape is checked for them like for any other error.
