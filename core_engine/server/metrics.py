@@ -34,6 +34,8 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.1
 _REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 300.0, 600.0)
 _PARSER_BUCKETS = (1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2)
 
+_PROBES = ("/health", "/metrics")
+
 # HTTP status -> the ``kind`` label of reasoning_plugins:request_errors_total
 _ERROR_KINDS = {400: "invalid_request", 401: "authentication", 404: "not_found", 405: "method_not_allowed",
                 413: "request_too_large", 422: "invalid_request", 500: "internal", 503: "unavailable"}
@@ -193,14 +195,14 @@ class MeteredEngine:
 
 
 class MetricsMiddleware:
-    """Counts each error response by the kind its status names."""
+    """Counts each error response by the kind its status names (probes of /health and /metrics aside)."""
 
     def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
         self.app = app
         self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in _PROBES:
             await self.app(scope, receive, send)
             return
         metrics = self._metrics

@@ -65,6 +65,10 @@ def test_sigterm_finishes_running_streams_and_refuses_new_requests(log_dir: Path
             assert error["code"] == "server_shutting_down" and "shutting down" in error["message"]
             health = httpx.get(server.root + "/health", timeout=10)
             assert health.status_code == 503 and health.json()["status"] == "shutting_down"
+            metrics = httpx.get(server.root + "/metrics", timeout=10).text    # still answered while draining
+            assert 'reasoning_plugins:shutting_down{model_name="tiny-reasoner"} 1.0' in metrics
+            assert 'reasoning_plugins:request_errors_total{kind="shutting_down",model_name="tiny-reasoner"} 1.0' \
+                in metrics
             rest = list(stream)
         assert rest[-1] == "[DONE]"
         usage = json.loads(rest[-2])["usage"]
