@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -117,3 +120,29 @@ def test_errors_are_counted_by_kind(server: ServerProcess) -> None:
 
     assert (grew("invalid_request"), grew("not_found"), grew("method_not_allowed")) == (1, 1, 1)
     assert grew("internal") == grew("unavailable") == grew("stream_error") == 0
+
+
+def test_stream_error_and_engine_loss_are_visible(tmp_path: Path) -> None:
+    """When the engine process dies mid-stream: one stream_error, engine gauges gone, counters kept."""
+    server = ServerProcess("metrics-crash", ["--reasoning-parser", "deepseek-r1"])
+    server.start(tmp_path)
+    try:
+        server.wait_ready()
+        assert server.process is not None
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        engine_pid = next(int(pid) for pid in children
+                          if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
+        assert value(scrape(server), "reasoning_plugins:kv_blocks_free") > 0
+        stream = server.client().chat.completions.create(model="m", messages=USER, stream=True, max_tokens=1500,
+                                                         extra_body={"ignore_eos": True})
+        next(iter(stream))
+        os.kill(engine_pid, signal.SIGKILL)
+        with pytest.raises(openai.APIError):
+            for _ in stream:
+                pass
+        after = scrape(server)
+        assert value(after, "reasoning_plugins:request_errors_total", kind="stream_error") == 1
+        assert ("vllm:num_requests_running", frozenset(MODEL.items())) not in after
+        assert value(after, "vllm:prompt_tokens_total") > 0
+    finally:
+        server.stop()
