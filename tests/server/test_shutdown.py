@@ -115,3 +115,18 @@ def test_sigint_with_a_short_timeout_aborts_with_clear_errors(log_dir: Path) -> 
         assert "SIGINT" in log and "aborted 2 request(s)" in log
     finally:
         server.stop()
+
+
+def test_shutdown_timeout_flag() -> None:
+    """--shutdown-timeout takes seconds >= 0 (default 30); a negative or non-numeric value is refused."""
+    import argparse
+
+    from reasoning_plugins._cli_serve import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).shutdown_timeout == 30.0
+    assert parser.parse_args(["--shutdown-timeout", "0.5"]).shutdown_timeout == 0.5
+    for bad in ("-1", "soon", "nan", "inf"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--shutdown-timeout", bad])
