@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["API_KEY_ENV", "add_arguments", "run"]
+
+API_KEY_ENV = "REASONING_PLUGINS_API_KEY"
 
 _ENGINE_MISSING = ("the server needs the engine extra: pip install 'reasoning-plugins[engine]' "
                    "(torch, transformers, fastapi, uvicorn, xgrammar)")
@@ -66,11 +68,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     http.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     http.add_argument("--port", type=_port, default=8000, help="port to bind (default: 8000)")
     http.add_argument("--api-key", metavar="KEY", default=None,
-                      help="require 'Authorization: Bearer KEY' on every /v1 route")
+                      help="require 'Authorization: Bearer KEY' on every /v1 route (default: the "
+                           f"{API_KEY_ENV} environment variable, which keeps the key out of `ps`)")
     http.add_argument("--max-request-bytes", type=_positive_int, metavar="N", default=4 * 1024 * 1024,
                       help="largest accepted request body (default: 4 MiB)")
     http.add_argument("--max-tokens-limit", type=_positive_int, metavar="N", default=None,
                       help="largest max_tokens a request may ask for (default: the context length)")
+    http.add_argument("--max-messages", type=_positive_int, metavar="N", default=1000,
+                      help="most messages one request may send (default: 1000)")
+    http.add_argument("--max-schema-bytes", type=_positive_int, metavar="N", default=64 * 1024,
+                      help="largest JSON schema (response_format, guided_json, a tool's parameters) "
+                           "in bytes of compact JSON (default: 65536)")
+    http.add_argument("--max-regex-length", type=_positive_int, metavar="N", default=4096,
+                      help="longest guided_regex in characters (default: 4096)")
+    http.add_argument("--shutdown-timeout", type=_seconds, metavar="S", default=30.0,
+                      help="on SIGTERM/SIGINT, wait this long for running requests before aborting "
+                           "them (default: 30)")
     http.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
 
@@ -92,6 +105,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text}")
     return value
 
 

@@ -1,5 +1,5 @@
 """The FastAPI application: ``/v1/models``, ``/v1/chat/completions``, ``/v1/responses``,
-``/v1/messages``, ``/v1/parsers``, ``/health``, the playground at ``/``.
+``/v1/messages``, ``/v1/parsers``, ``/health``, ``/metrics``, the playground at ``/``.
 
 The three generating routes share one plan (:func:`~.planning.plan_chat`) and one engine path
 (:class:`~.chat.ChatRunner`): Responses and Messages bodies are translated into a chat request
@@ -28,34 +28,50 @@ from .config import ServerConfig
 from .errors import ApiError, api_error_handler, error_response, unexpected_error_response, validation_error
 from .guard import BodyTooLarge, GuardMiddleware, too_large
 from .messages import MessagesApi
+from .metrics import CONTENT_TYPE, MeteredEngine, MetricsMiddleware, ServerMetrics
+from .openapi import ApiDocs
 from .planning import ChatPlan, EngineLike, plan_chat
 from .playground import add_playground
 from .protocol import ServerChatRequest
 from .responses import ResponsesApi
 from .responses_protocol import not_stored
+from .shutdown import DrainableEngine, Lifecycle, LifecycleMiddleware
 from .streaming import EventStreamResponse
 from .translation import TranslatedApi, renamed, renaming
 
 __all__ = ["create_app"]
 
 _JSON = "application/json"
+# one server-sent event: its data is a chat.completion.chunk as JSON, or [DONE]
+_SSE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+              "required": ["data"]}
+_CHAT_EXAMPLE = {"messages": [{"role": "user", "content": "What is 2 + 3?"}], "max_tokens": 8}
 
 
 def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAPI:
     """An app serving ``engine``; parser names in ``config`` must already be known to exist."""
     config = config or ServerConfig()
     served_name = config.served_model_name or engine.model_name
+    lifecycle = Lifecycle()
+    metrics = ServerMetrics(served_name, config.reasoning_parser, engine)
+    lifecycle.on_drain.append(lambda: setattr(metrics, "draining", True))
+    engine = MeteredEngine(DrainableEngine(engine, lifecycle), metrics)
     tokenizer = engine.tokenizer
     make_parser = (lambda: get_parser(config.reasoning_parser, tokenizer)) if config.reasoning_parser else None
     make_tool_parser = (lambda: get_tool_parser(config.tool_call_parser, tokenizer)) if config.tool_call_parser else None
-    runner = ChatRunner(engine, config, make_parser)
+    runner = ChatRunner(engine, config, make_parser, metrics=metrics)
     mode_probe = make_parser() if make_parser is not None else None   # asked resolve_mode only
     created = int(time.time())
 
-    app = FastAPI(title="reasoning-plugins", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="reasoning-plugins", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    docs = ApiDocs(app)
     app.state.engine = engine
     app.state.config = config
+    app.state.lifecycle = lifecycle
+    app.state.metrics = metrics
     app.add_middleware(GuardMiddleware, api_key=config.api_key, max_request_bytes=config.max_request_bytes)
+    app.add_middleware(LifecycleMiddleware, lifecycle=lifecycle)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)   # outermost: sees every status
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -64,7 +80,13 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
         return {"id": served_name, "object": "model", "created": created, "owned_by": "reasoning-plugins",
                 "root": engine.model_name, "max_model_len": engine.max_model_len}
 
-    @app.get("/health")
+    @app.get("/metrics", responses={200: {"description": "Prometheus text format",
+                                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    @app.get("/health", responses={503: {"description": "The engine cannot report its state, or the server "
+                                                        "is shutting down."}})
     async def health() -> Response:
         try:
             stats = engine.stats()
@@ -72,11 +94,11 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
             return JSONResponse({"status": "error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=503)
         return JSONResponse({"status": "ok", "model": served_name, **stats})
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", responses=docs.errors(401))
     async def list_models() -> Response:
         return JSONResponse({"object": "list", "data": [model_card()]})
 
-    @app.get("/v1/models/{model_id:path}")
+    @app.get("/v1/models/{model_id:path}", responses=docs.errors(401, 404))
     async def retrieve_model(model_id: str) -> Response:
         if model_id != served_name:
             raise ApiError(404, f"The model '{model_id}' does not exist; this server serves '{served_name}'.",
@@ -85,7 +107,12 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
 
     add_playground(app, config)
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", openapi_extra=docs.body(ServerChatRequest, _CHAT_EXAMPLE),
+              responses={200: {"description": "A chat.completion object, or chat.completion.chunk events with "
+                                              "\"stream\": true",
+                               "content": {"application/json": {"schema": {"type": "object"}},
+                                           "text/event-stream": {"schema": _SSE_EVENT}}},
+                         **docs.errors(400, 401, 404, 413, 503)})
     async def chat_completions(request: Request) -> Any:
         body = await _read_body(request, config.max_request_bytes)
         try:

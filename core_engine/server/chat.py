@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +35,12 @@ class Step:
 class ChatRunner:
     """Runs chat completions for one app: holds the engine and the parser factory."""
 
-    def __init__(self, engine: EngineLike, config: ServerConfig, make_reasoning_parser: Any | None) -> None:
+    def __init__(self, engine: EngineLike, config: ServerConfig, make_reasoning_parser: Any | None,
+                 metrics: Any | None = None) -> None:
         self.engine = engine
         self.config = config
         self._make_parser = make_reasoning_parser
+        self._metrics = metrics     # a ServerMetrics: parser time and stream errors
 
     def reasoning_parser(self) -> Any | None:
         return self._make_parser() if self._make_parser is not None else None
@@ -79,7 +82,11 @@ class ChatRunner:
             raise ApiError(503, f"the engine stopped while generating: {exc}", type="server_error") from exc
         finally:
             await _close(gen)
-        return split_whole(plan, self.reasoning_parser(), "".join(texts)), out
+        parse_started = time.perf_counter()
+        whole = split_whole(plan, self.reasoning_parser(), "".join(texts))
+        if self._metrics is not None:
+            self._metrics.parser_time(time.perf_counter() - parse_started, out.completion_tokens)
+        return whole, out
 
     async def steps(self, plan: ChatPlan, gen: AsyncIterator[Any], first: Any) -> AsyncIterator[Step]:
         """A started request's output as pieces, one per engine output; the last step is ``finished``.
@@ -139,9 +146,13 @@ class ChatRunner:
         since_sent = 0
         started = False
         out = first
+        parse_s = 0.0
+        clock = time.perf_counter
         try:
             while True:
+                t = clock()
                 piece = splitter.feed(out.new_text, out.new_token_ids)
+                parse_s += clock() - t
                 if out.finished:
                     break
                 if piece:
@@ -153,7 +164,10 @@ class ChatRunner:
                     since_sent = 0
                     started = True
                 out = await gen.__anext__()
+            t = clock()
             last = merge_pieces(merge_pieces(pending, piece), splitter.finish())
+            if self._metrics is not None:
+                self._metrics.parser_time(parse_s + clock() - t, out.completion_tokens)
             reason = _finish_reason(out.finish_reason, splitter.num_tool_calls > 0)
             end = [encoder.delta(last)] if last else []
             end.append(encoder.delta(Piece(), finish_reason=reason))
@@ -163,6 +177,8 @@ class ChatRunner:
             yield b"".join(end)
         except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
             log.exception("request %s failed while streaming", plan.request_id)
+            if self._metrics is not None:
+                self._metrics.error("stream_error")
             yield error_event(f"generation failed: {exc}")
             yield DONE
         finally:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
 from reasoning_plugins import ReasoningPluginsError, UnknownPluginError, current_host
 from reasoning_plugins._host import PARSER, TOOL_PARSER
-from reasoning_plugins._cli_serve import add_arguments
+from reasoning_plugins._cli_serve import API_KEY_ENV, add_arguments
 
 from .config import ServerConfig
 from .controls import format_efforts, parse_efforts
 
-__all__ = ["build_parser", "main", "serve"]
+__all__ = ["api_key_of", "build_parser", "main", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +50,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=out, flush=True)
         return 2
+    api_key = api_key_of(args, os.environ)
     try:
         efforts = parse_efforts(args.reasoning_effort_budgets or "")
     except ValueError as exc:
@@ -59,7 +62,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             tool_call_parser=args.tool_call_parser,
             served_model_name=args.served_model_name,
             strict_model_name=args.strict_model_name,
-            api_key=args.api_key,
+            api_key=api_key,
             max_request_bytes=args.max_request_bytes,
             max_tokens_limit=args.max_tokens_limit,
             delta_keys=args.delta_keys or ("sparse" if args.enable_reasoning else "full"),
@@ -67,6 +70,9 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             stream_interval=args.stream_interval,
             reasoning_field=args.reasoning_field,
             reasoning_efforts=efforts,
+            max_messages=args.max_messages,
+            max_schema_bytes=args.max_schema_bytes,
+            max_regex_length=args.max_regex_length,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=out, flush=True)
@@ -78,6 +84,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     from .app import create_app
     from .engine_process import ProcessEngine
+    from .shutdown import DrainingServer
 
     where = args.model or "the bundled tiny reasoning model"
     mode = "in this process" if args.engine_in_process else "in an engine process"
@@ -104,14 +111,17 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
         name = config.served_model_name or engine.model_name
         print(f"Serving model '{name}' | reasoning parser: {args.reasoning_parser or 'none'} | "
               f"tool-call parser: {args.tool_call_parser or 'none'} | "
-              f"{'API key required' if args.api_key else 'no API key'} | {url}", file=out, flush=True)
+              f"{'API key required' if api_key else 'no API key'} | {url}", file=out, flush=True)
         if config.sampling_defaults:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(config.sampling_defaults.items()))
             print(f"Sampling defaults from generation_config.json: {shown}", file=out, flush=True)
         print(f"reasoning_effort levels: {format_efforts(config.reasoning_efforts)} | reasoning field(s): "
               f"{', '.join(config.reasoning_keys)}", file=out, flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                    timeout_graceful_shutdown=5)
+        # the app drains itself first (--shutdown-timeout); uvicorn's own wait only closes what is left
+        uv_config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
+                                   access_log=False, timeout_graceful_shutdown=5)
+        DrainingServer(uv_config, app.state.lifecycle, args.shutdown_timeout, out).run()
+        print("Stopped.", file=out, flush=True)
     finally:
         engine.shutdown()
     return 0
@@ -147,6 +157,11 @@ def _choose_parsers(args: argparse.Namespace, out: TextIO) -> str | None:
             reasons.append(f"{what}: none ({source}; choose one with {flag} NAME)")
     print("Parsers: " + "; ".join(reasons), file=out, flush=True)
     return None
+
+
+def api_key_of(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """``--api-key``, else the ``REASONING_PLUGINS_API_KEY`` environment variable (kept out of ``ps``)."""
+    return args.api_key or environ.get(API_KEY_ENV) or None
 
 
 def _resolve_auto(args: argparse.Namespace, out: TextIO) -> str | None:

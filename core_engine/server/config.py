@@ -7,9 +7,13 @@ from typing import Literal
 
 from .controls import DEFAULT_EFFORTS, EffortLevel
 
-__all__ = ["DEFAULT_MAX_REQUEST_BYTES", "REASONING_FIELDS", "ServerConfig"]
+__all__ = ["DEFAULT_MAX_MESSAGES", "DEFAULT_MAX_REGEX_LENGTH", "DEFAULT_MAX_REQUEST_BYTES",
+           "DEFAULT_MAX_SCHEMA_BYTES", "REASONING_FIELDS", "ServerConfig"]
 
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_MESSAGES = 1000
+DEFAULT_MAX_SCHEMA_BYTES = 64 * 1024
+DEFAULT_MAX_REGEX_LENGTH = 4096
 
 DeltaKeys = Literal["full", "sparse"]
 ReasoningField = Literal["both", "reasoning_content", "reasoning"]
@@ -38,6 +42,8 @@ class ServerConfig:
     ``reasoning_field`` names the key(s) that carry the reasoning in messages and deltas:
     ``reasoning_content`` (LMDeploy, FastDeploy, older vLLM), ``reasoning`` (vLLM, OpenRouter) or
     ``both``. ``reasoning_efforts`` maps each ``reasoning_effort`` level to a switch and a budget.
+    ``max_messages``, ``max_schema_bytes`` (each JSON schema: ``response_format``, ``guided_json``,
+    a tool's ``parameters``) and ``max_regex_length`` (``guided_regex``) cap what one request may ask.
     """
 
     reasoning_parser: str | None = None
@@ -50,6 +56,9 @@ class ServerConfig:
     delta_keys: DeltaKeys = "full"
     sampling_defaults: dict[str, float] = field(default_factory=dict)
     stream_interval: int = 1
+    max_messages: int = DEFAULT_MAX_MESSAGES
+    max_schema_bytes: int = DEFAULT_MAX_SCHEMA_BYTES
+    max_regex_length: int = DEFAULT_MAX_REGEX_LENGTH
     reasoning_field: ReasoningField = "both"
     reasoning_efforts: dict[str, EffortLevel] = field(default_factory=lambda: dict(DEFAULT_EFFORTS))
 
@@ -72,6 +81,10 @@ class ServerConfig:
         if not isinstance(self.stream_interval, int) or isinstance(self.stream_interval, bool) \
                 or self.stream_interval < 1:
             raise ValueError(f"stream_interval must be an integer >= 1, got {self.stream_interval!r}")
+        for name in ("max_messages", "max_schema_bytes", "max_regex_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
         if unknown:
             raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")

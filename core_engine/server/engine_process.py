@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -234,6 +235,8 @@ def _plain(request: Any) -> Any:
 def _engine_main(config: EngineConfig, conn: Connection) -> None:
     """The child: load the engine, then step while there is work and wait for commands otherwise."""
     logging.basicConfig(level=logging.WARNING)
+    # Ctrl-C reaches the whole process group: the server drains first and then stops this process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from core_engine.llm_engine import LLMEngine
 

@@ -16,6 +16,7 @@ from core_engine.sampling_params import GuidedDecodingParams, SamplingParams
 from .config import ServerConfig
 from .controls import ReasoningControls, resolve_controls, sent_fields
 from .errors import ApiError
+from .limits import check_limits
 from .protocol import NamedToolChoice, ServerChatRequest
 
 __all__ = ["ChatPlan", "EngineLike", "plan_chat", "reasoning_budget"]
@@ -66,6 +67,7 @@ def plan_chat(request: ServerChatRequest, engine: EngineLike, config: ServerConf
     check that a request that turns thinking off really gets a prompt that closes it.
     """
     _check_unsupported(request)
+    check_limits(request, config)
     controls = resolve_controls(sent_fields(request), config.reasoning_efforts)
     model = _resolve_model(request, config, served_name)
     tools = request.tool_dicts() or None

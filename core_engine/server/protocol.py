@@ -25,6 +25,17 @@ __all__ = [
 
 _STRICT = ConfigDict(extra="allow", strict=True)
 
+# What /openapi.json says about fields whose checks are validators or plain-code rules: a text part
+# needs its text, and n and logprobs take only the values this server serves.
+_CONTENT_DOC = {"anyOf": [
+    {"type": "string"},
+    {"type": "array", "items": {"anyOf": [
+        {"type": "object", "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+         "required": ["type", "text"]},
+        {"type": "object", "properties": {"type": {"type": "string", "not": {"const": "text"}}}, "required": ["type"]},
+    ]}},
+    {"type": "null"}]}
+
 
 class ChatMessage(BaseModel):
     """One conversation turn; ``content`` is a string or a list of content parts."""
@@ -32,7 +43,7 @@ class ChatMessage(BaseModel):
     model_config = _STRICT
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[dict[str, Any]] | None = Field(default=None, json_schema_extra=_CONTENT_DOC)
     name: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
@@ -124,7 +135,7 @@ class ServerChatRequest(ChatCompletionRequest):
     top_k: int | None = Field(default=None, ge=-1)
     seed: int | None = None
     stop: str | list[str] | None = None
-    n: int | None = 1
+    n: int | None = Field(default=1, json_schema_extra={"anyOf": [{"const": 1}, {"type": "null"}]})
     tools: list[ToolDefinition] | None = None  # type: ignore[assignment]
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
@@ -139,7 +150,7 @@ class ServerChatRequest(ChatCompletionRequest):
     thinking_token_budget: int | None = Field(default=None, ge=0)
     thinking_budget: int | None = Field(default=None, ge=0)
     reasoning: dict[str, Any] | None = None
-    logprobs: bool | None = None
+    logprobs: bool | None = Field(default=None, json_schema_extra={"anyOf": [{"const": False}, {"type": "null"}]})
     top_logprobs: int | None = None
     ignore_eos: bool = False
 
