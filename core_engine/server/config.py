@@ -25,6 +25,8 @@ class ServerConfig:
     them out; the CLI reads them from the model's ``generation_config.json``.
     ``stream_interval`` sends streamed text every N engine outputs (1: every token) after the
     first, which is always sent at once; larger values mean fewer, larger writes under load.
+    ``request_timeout`` (seconds, None = no limit) aborts a request that has not finished that long
+    after it arrived, queue time included, and answers it with an error (504, or an error event).
     """
 
     reasoning_parser: str | None = None
@@ -37,6 +39,7 @@ class ServerConfig:
     delta_keys: DeltaKeys = "full"
     sampling_defaults: dict[str, float] = field(default_factory=dict)
     stream_interval: int = 1
+    request_timeout: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("reasoning_parser", "tool_call_parser", "served_model_name", "api_key"):
@@ -53,6 +56,10 @@ class ServerConfig:
         if not isinstance(self.stream_interval, int) or isinstance(self.stream_interval, bool) \
                 or self.stream_interval < 1:
             raise ValueError(f"stream_interval must be an integer >= 1, got {self.stream_interval!r}")
+        timeout = self.request_timeout
+        if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
+                                    or not timeout > 0):
+            raise ValueError(f"request_timeout must be a positive number of seconds or None, got {timeout!r}")
         unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
         if unknown:
             raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")
