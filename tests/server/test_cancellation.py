@@ -1,0 +1,207 @@
+"""Cancellation and limits against real server processes: a client that leaves aborts its request
+whether it is queued, reading its prompt or decoding, and its KV blocks come back; ``--request-timeout``
+ends runaway requests with a 504 or an error event; a grammar that compiles too slowly is a 400; a
+request the server aborts never reports ``finish_reason: "abort"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from core_engine import AsyncLLMEngine, EngineConfig
+from core_engine.server.chat import ChatRunner
+from core_engine.server.config import ServerConfig
+from core_engine.server.errors import ApiError
+from core_engine.server.planning import plan_chat
+from core_engine.server.protocol import ServerChatRequest
+
+from .helpers_reliability import SiteServer, idle, wait_for
+
+USER = [{"role": "user", "content": "What is 2 + 3?"}]
+LONG = {"messages": USER, "max_tokens": 1500, "temperature": 0, "ignore_eos": True,
+        "chat_template_kwargs": {"enable_thinking": False}}
+LONG_OPENAI = {"messages": USER, "max_tokens": 1500, "temperature": 0,
+               "extra_body": {"ignore_eos": True, "chat_template_kwargs": {"enable_thinking": False}}}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SiteServer]]:
+    logs = tmp_path_factory.mktemp("cancel-logs")
+    running = {
+        # one sequence at a time (a second request waits in the queue), prompts read 16 tokens per step
+        "cancel": SiteServer("cancel", ["--max-num-seqs", "1", "--max-num-batched-tokens", "16",
+                                        "--grammar-compile-timeout", "1"]),
+        "timeout": SiteServer("timeout", ["--request-timeout", "2", "--reasoning-parser", "deepseek-r1"]),
+    }
+    try:
+        for server in running.values():
+            server.start(logs)
+        for server in running.values():
+            server.wait_ready()
+        yield running
+    finally:
+        for server in running.values():
+            server.stop()
+
+
+def _stream_in_background(server: SiteServer, body: dict[str, object], read_timeout: float) -> threading.Thread:
+    """POST a streaming request that gives up (closes the connection) after ``read_timeout`` of silence."""
+    def run() -> None:
+        try:
+            with httpx.stream("POST", server.base_url + "/chat/completions", json={**body, "stream": True},
+                              timeout=httpx.Timeout(10, read=read_timeout)) as response:
+                for _ in response.iter_lines():
+                    pass
+        except httpx.ReadTimeout:
+            pass
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_disconnect_while_queued_aborts_and_frees_blocks(servers: dict[str, SiteServer]) -> None:
+    """A streaming request still waiting for a sequence slot is aborted when its client leaves."""
+    server = servers["cancel"]
+    before = server.stats()
+    with httpx.stream("POST", server.base_url + "/chat/completions", json={**LONG, "stream": True},
+                      timeout=60) as busy:
+        lines = busy.iter_lines()
+        next(lines)
+        waiting = _stream_in_background(server, LONG, read_timeout=1.5)
+        assert wait_for(server, lambda s: s["num_waiting"] == 1, timeout=10)["num_waiting"] == 1
+        waiting.join(timeout=30)
+        stats = wait_for(server, lambda s: s["num_waiting"] == 0, timeout=10)
+        assert stats["num_waiting"] == 0 and stats["num_running"] == 1   # gone while the first still runs
+        assert stats["num_aborted"] == before["num_aborted"] + 1
+    stats = wait_for(server, idle)
+    assert idle(stats), stats
+    assert stats["num_aborted"] == before["num_aborted"] + 2
+
+
+def test_disconnect_while_reading_the_prompt_aborts_and_frees_blocks(servers: dict[str, SiteServer]) -> None:
+    """A request whose long prompt is read in 16-token chunks is aborted mid-prompt when its client leaves."""
+    server = servers["cancel"]
+    rng = random.Random(0)
+    words = ["apple", "river", "stone", "cloud", "green", "paris", "seven", "table"]
+    prompt = " ".join(rng.choice(words) for _ in range(450))          # about 1,450 tokens: ~90 steps
+    body = {"messages": [{"role": "user", "content": prompt}], "max_tokens": 400, "temperature": 0,
+            "ignore_eos": True}
+    before = server.stats()
+    # the response does not start before the first token, so leaving means closing the connection
+    with httpx.Client(timeout=httpx.Timeout(30)) as http:
+        request = http.build_request("POST", server.base_url + "/chat/completions", json={**body, "stream": True})
+
+        def send() -> None:
+            try:
+                http.send(request, stream=True)
+            except httpx.HTTPError:
+                pass
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        stats = wait_for(server, lambda s: s["num_prefilling"] == 1, timeout=20, interval=0.005)
+        assert stats["num_prefilling"] == 1 and stats["num_running"] == 1
+        http.close()     # the client gives up while the prompt is still being read
+        sender.join(timeout=30)
+    stats = wait_for(server, idle)
+    assert idle(stats), stats
+    assert stats["num_aborted"] == before["num_aborted"] + 1
+
+
+def test_disconnect_while_decoding_aborts_and_frees_blocks(servers: dict[str, SiteServer]) -> None:
+    """Closing a stream after some tokens aborts the request; the engine counts the abort."""
+    server = servers["cancel"]
+    before = server.stats()
+    with httpx.stream("POST", server.base_url + "/chat/completions", json={**LONG, "stream": True},
+                      timeout=60) as response:
+        for i, _ in enumerate(response.iter_lines()):
+            if i == 10:
+                break
+    stats = wait_for(server, idle)
+    assert idle(stats), stats
+    assert stats["num_aborted"] == before["num_aborted"] + 1
+
+
+def test_a_schema_too_slow_to_compile_is_a_400(servers: dict[str, SiteServer]) -> None:
+    """A schema with hundreds of optional properties passes the compile timeout: 400 saying so; others go on."""
+    server = servers["cancel"]
+    rng = random.Random(0)
+    names = {"".join(rng.choice("abcdefghij") for _ in range(8)) for _ in range(600)}
+    schema = {"type": "object", "properties": {name: {"type": "string"} for name in names}}
+    client = server.client()
+    started = time.monotonic()
+    with pytest.raises(openai.BadRequestError, match="took longer than 1 s to compile") as raised:
+        client.chat.completions.create(model="m", messages=USER, max_tokens=20, response_format={
+            "type": "json_schema", "json_schema": {"name": "wide", "schema": schema}})
+    assert time.monotonic() - started < 30
+    assert raised.value.body["param"] == "response_format"    # type: ignore[index]
+    ok = client.chat.completions.create(model="m", messages=USER, max_tokens=30, temperature=0,
+                                        response_format={"type": "json_object"},
+                                        extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    assert isinstance(json.loads(ok.choices[0].message.content or ""), dict)
+    stats = wait_for(server, idle)
+    assert idle(stats) and stats["num_grammar_errors"] >= 1
+
+
+def test_request_timeout_non_streaming_is_a_504(servers: dict[str, SiteServer]) -> None:
+    """A request still running after --request-timeout gets a 504 naming the limit; its blocks come back."""
+    server = servers["timeout"]
+    client = server.client()
+    started = time.monotonic()
+    with pytest.raises(openai.APIStatusError, match="request timeout of 2 s") as raised:
+        client.chat.completions.create(model="m", **LONG_OPENAI)
+    assert raised.value.status_code == 504
+    assert raised.value.body["code"] == "request_timeout"    # type: ignore[index]
+    assert 1.5 < time.monotonic() - started < 20
+    stats = wait_for(server, idle)
+    assert idle(stats), stats
+
+
+def test_request_timeout_streaming_is_an_error_event(servers: dict[str, SiteServer]) -> None:
+    """A stream past --request-timeout ends with an error event, never with finish_reason length or abort."""
+    server = servers["timeout"]
+    client = server.client()
+    reasons = []
+    with pytest.raises(openai.APIError, match="request timeout of 2 s"):
+        for chunk in client.chat.completions.create(model="m", stream=True, **LONG_OPENAI):
+            reasons.extend(c.finish_reason for c in chunk.choices if c.finish_reason)
+    assert reasons == []
+    stats = wait_for(server, idle)
+    assert idle(stats), stats
+    short = client.chat.completions.create(model="m", messages=USER, max_tokens=10)
+    assert short.choices[0].finish_reason in ("stop", "length")
+
+
+def test_an_aborted_request_is_an_error_not_finish_reason_abort() -> None:
+    """When the engine aborts a request a client still waits for, the client gets a 503, not 'abort'."""
+    engine = AsyncLLMEngine(EngineConfig(num_kv_blocks=128, max_num_seqs=4))
+    try:
+        config = ServerConfig()
+        runner = ChatRunner(engine, config, None)
+        request = ServerChatRequest.model_validate({**LONG, "messages": USER})
+        plan = plan_chat(request, engine, config, engine.model_name, None)
+
+        async def main() -> ApiError:
+            task = asyncio.create_task(runner.complete(plan))
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if engine.stats()["num_running"]:
+                    break
+            await engine.abort(plan.request_id)
+            with pytest.raises(ApiError) as raised:
+                await task
+            return raised.value
+
+        error = asyncio.run(main())
+        assert error.status == 503 and error.code == "request_aborted"
+        assert "aborted by the server" in error.message
+    finally:
+        engine.shutdown()
