@@ -35,6 +35,7 @@ logger = logging.getLogger("core_engine")
 
 DEFAULT_COMPILE_TIMEOUT = 10.0
 MAX_STUCK_WORKERS = 2
+_WORKER_NICENESS = 10
 # compiled grammars kept for reuse by identical schemas; a huge one is not worth keeping forever
 _CACHE_LIMIT_BYTES = 256 * 1024 * 1024
 
@@ -147,6 +148,12 @@ class GuidedDecoding:
         threading.Thread(target=self._work, name="core-engine-grammar", daemon=True).start()
 
     def _work(self) -> None:
+        # Compiles use the CPU the step loop leaves over: a lower priority for this thread (and the
+        # threads xgrammar starts from it) keeps the running streams' token pace.
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICENESS)
+        except (AttributeError, OSError):    # not Linux, or not allowed: compile at normal priority
+            pass
         while True:
             job = self._jobs.get()
             if job.abandoned:
