@@ -33,10 +33,14 @@ FAULTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def faulty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteServer]:
+@pytest.fixture(scope="module", params=["engine-process", "engine-in-process"])
+def faulty_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteServer]:
+    """The server with the broken plugin, its engine in its own process or on a thread of the server."""
     site = install_dists(tmp_path_factory.mktemp("faulty-site"), "faulty")
-    server = SiteServer("faulty", ["--reasoning-parser", "faulty-r1", "--max-num-seqs", "16"], site)
+    flags = ["--reasoning-parser", "faulty-r1", "--max-num-seqs", "16"]
+    if request.param == "engine-in-process":
+        flags.append("--engine-in-process")
+    server = SiteServer(f"faulty-{request.param}", flags, site)
     server.start(tmp_path_factory.mktemp("faulty-logs"))
     try:
         server.wait_ready()
