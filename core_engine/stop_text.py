@@ -12,12 +12,14 @@ from __future__ import annotations
 class StopTextBuffer:
     """Releases a request's text as soon as it can no longer be part of a stop string."""
 
-    __slots__ = ("_held", "_stops", "_longest")
+    __slots__ = ("_held", "_stops", "_longest", "_starts")
 
     def __init__(self, stops: list[str] | None) -> None:
         self._held = ""
         self._stops = stops or []
         self._longest = max((len(s) for s in self._stops), default=0)
+        # every proper start of a stop string: the text that must be held back
+        self._starts = frozenset(stop[:size] for stop in self._stops for size in range(1, len(stop)))
 
     @property
     def held(self) -> str:
@@ -51,8 +53,8 @@ class StopTextBuffer:
 
     def _holdback(self, text: str) -> int:
         """Length of the longest end of ``text`` that is the start of some stop string."""
+        starts = self._starts
         for size in range(min(self._longest - 1, len(text)), 0, -1):
-            tail = text[-size:]
-            if any(stop.startswith(tail) for stop in self._stops):
+            if text[-size:] in starts:
                 return size
         return 0
