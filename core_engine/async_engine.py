@@ -51,6 +51,7 @@ class AsyncLLMEngine:
         self._stopped = False
         # torch's thread count is per OS thread; carry the engine's choice over to the stepping thread.
         self._num_threads = torch.get_num_threads()
+        self.engine.guided.warm_up()
         self._thread = threading.Thread(target=self._run, name="core-engine-steps", daemon=True)
         self._thread.start()
 

@@ -63,7 +63,7 @@ class GuidedState:
 class CompileJob:
     """One grammar being compiled on the worker; ``done`` is set when ``grammar`` or ``error`` is."""
 
-    __slots__ = ("params", "done", "grammar", "error", "submitted_at", "started_at", "abandoned", "stuck")
+    __slots__ = ("params", "done", "grammar", "error", "submitted_at", "picked", "started_at", "abandoned", "stuck")
 
     def __init__(self, params: GuidedDecodingParams) -> None:
         self.params = params
@@ -71,7 +71,8 @@ class CompileJob:
         self.grammar: Any = None
         self.error: BaseException | None = None
         self.submitted_at = time.monotonic()
-        self.started_at: float | None = None
+        self.picked = False                       # a worker took it (it may still be building the compiler)
+        self.started_at: float | None = None      # when its own compile began
         self.abandoned = False
         self.stuck = False
 
@@ -94,11 +95,25 @@ class GuidedDecoding:
 
     # -- compiling off the step loop ----------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Import xgrammar and build the tokenizer info on a background thread now.
+
+        Both hold the GIL for a while (the tokenizer info walks the vocabulary in Python); done at
+        start, while nothing decodes, the first guided request does not slow running streams.
+        """
+        threading.Thread(target=self._warm, name="core-engine-grammar-warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self._get_compiler()
+        except Exception:  # noqa: BLE001 - xgrammar missing: the first guided request says so
+            pass
+
     def submit(self, params: GuidedDecodingParams) -> CompileJob:
         """Queue ``params`` for compilation on the worker thread."""
         job = CompileJob(params)
         with self._workers_lock:
-            if self._live_workers - self._stuck_workers < 1:
+            if self._live_workers - self._stuck_workers < 1 and self._stuck_workers <= MAX_STUCK_WORKERS:
                 self._start_worker()
         self._jobs.put(job)
         return job
@@ -110,13 +125,13 @@ class GuidedDecoding:
         now = time.monotonic() if now is None else now
         started = job.started_at
         if started is not None and now - started > self.compile_timeout:
-            self._abandon(job)
+            self.abandon(job)
             raise GrammarError(f"the {_kind(job.params)} took longer than {self.compile_timeout:g} s to compile "
                                "(the compile timeout) and was given up; simplify it (fewer optional "
                                "properties, smaller repetition counts, a shorter pattern) and resend the request; "
                                "nothing was generated.")
-        if started is None and now - job.submitted_at > 4 * self.compile_timeout:
-            self._abandon(job)
+        if not job.picked and now - job.submitted_at > 4 * self.compile_timeout:
+            self.abandon(job)
             raise GrammarError(f"the {_kind(job.params)} waited more than {4 * self.compile_timeout:g} s for the "
                                "grammar compiler, which is busy with earlier grammars that exceeded the compile "
                                "timeout; resend the request later; nothing was generated.")
@@ -129,17 +144,18 @@ class GuidedDecoding:
         return self.new_state(job.params, job.grammar)
 
     def abandon(self, job: CompileJob) -> None:
-        """Nobody waits for ``job`` any more (its request was aborted)."""
-        self._abandon(job, stuck=False)
+        """Nobody waits for ``job`` any more (its request was aborted, or it is late).
 
-    def _abandon(self, job: CompileJob, stuck: bool = True) -> None:
+        A job not started yet is skipped by the worker; one being compiled sets its worker aside
+        (xgrammar cannot be interrupted) and a fresh worker takes the queue, so a client that sends
+        a pathological grammar and leaves does not hold up the grammars behind it.
+        """
         with self._workers_lock:
             job.abandoned = True
-            if stuck and job.started_at is not None and not job.done.is_set() and not job.stuck:
+            if job.started_at is not None and not job.done.is_set() and not job.stuck:
                 job.stuck = True
                 self._stuck_workers += 1
-                logger.warning("a grammar compile passed the %g s timeout; its worker is set aside until it ends",
-                               self.compile_timeout)
+                logger.info("a grammar compile was given up while running; its worker is set aside until it ends")
                 if self._stuck_workers <= MAX_STUCK_WORKERS and self._live_workers - self._stuck_workers < 1:
                     self._start_worker()
 
@@ -158,6 +174,7 @@ class GuidedDecoding:
             job = self._jobs.get()
             if job.abandoned:
                 continue
+            job.picked = True
             try:
                 self._get_compiler()    # the tokenizer info, built once, is not part of the timeout
                 job.started_at = time.monotonic()

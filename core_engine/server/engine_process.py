@@ -243,6 +243,7 @@ def _engine_main(config: EngineConfig, conn: Connection) -> None:
         conn.send(("failed", (type(exc).__name__ if isinstance(exc, ValueError) else "RuntimeError",
                               f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))))
         return
+    engine.guided.warm_up()
     conn.send(("ready", {"tokenizer": engine.tokenizer, "model_name": engine.model_name,
                          "max_model_len": engine.max_model_len, "reasoning_parser": engine.reasoning_parser,
                          "stats": engine.stats()}))
