@@ -118,12 +118,6 @@ class LLMEngine:
         if params.reasoning_max_tokens is not None and self.reasoner is None:
             raise ValueError("reasoning_max_tokens needs a reasoning parser; start the engine with "
                              "reasoning_parser=<name> for a reasoning model")
-        guided = job = None
-        if params.guided is not None:
-            if defer_grammar:
-                job = self.guided.submit(params.guided)
-            else:
-                guided = self.guided.new_state(params.guided, self.guided.compile(params.guided))
         tracker = None
         if self.reasoner is not None:
             try:
@@ -132,11 +126,15 @@ class LLMEngine:
                 raise
             except Exception as exc:  # noqa: BLE001 - a plugin's bug must not reach the engine loop
                 self._failures["reasoner"] += 1
-                if job is not None:
-                    self.guided.abandon(job)
                 message = _failure_message(request_id, "reasoner", exc, self.reasoning_parser)
                 logger.error(message, exc_info=exc)
                 raise RequestFailedError(message, request_id=request_id, kind="reasoner") from exc
+        guided = job = None
+        if params.guided is not None:
+            if defer_grammar:
+                job = self.guided.submit(params.guided)
+            else:
+                guided = self.guided.new_state(params.guided, self.guided.compile(params.guided))
         stop_ids = set(params.stop_token_ids or ())
         if not params.ignore_eos:
             stop_ids.update(self.eos_token_ids)
