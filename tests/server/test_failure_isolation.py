@@ -10,6 +10,8 @@ the plugin's own classes raising.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,6 +49,16 @@ def faulty_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield server
     finally:
         server.stop()
+
+
+def wait_for_log(server: SiteServer, text: str, timeout: float = 10.0) -> str:
+    """The server's log once it mentions ``text`` (or after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    log = server.log()
+    while text not in log and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = server.log()
+    return log
 
 
 def healthy_request(i: int) -> dict[str, Any]:
@@ -88,7 +100,7 @@ def alone(faulty_server: SiteServer) -> list[tuple[str, str, str | None]]:
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_failing_request_ends_alone(faulty_server: SiteServer, alone: list[tuple[str, str, str | None]],
                                       fault: str, stream: bool) -> None:
-    """The failing request gets an error naming what failed; the others equal their runs alone."""
+    """The failing request gets an error naming what failed (logged with its id); the others equal their runs alone."""
     kind, where = FAULTS[fault]
     before = faulty_server.stats()
     client = faulty_server.client()
@@ -102,6 +114,8 @@ def test_a_failing_request_ends_alone(faulty_server: SiteServer, alone: list[tup
         results = [f.result(timeout=120) for f in healthy]
     message = str(raised.value)
     assert where in message and "broke on purpose" in message, message
+    request_id = re.search(r"request (chatcmpl-[0-9a-f]+)", message)
+    assert request_id is not None and request_id.group(1) in wait_for_log(faulty_server, request_id.group(1))
     if isinstance(raised.value, openai.APIStatusError):
         assert raised.value.status_code == 500
     else:    # reported inside the stream, after the first event
