@@ -123,13 +123,15 @@ def test_disconnect_while_decoding_aborts_and_frees_blocks(servers: dict[str, Si
     assert stats["num_aborted"] == before["num_aborted"] + 1
 
 
-def test_a_schema_too_slow_to_compile_is_a_400(servers: dict[str, SiteServer]) -> None:
+def test_a_schema_too_slow_to_compile_is_a_400(servers: dict[str, SiteServer],
+        request: pytest.FixtureRequest) -> None:
     """A schema with 1,400 optional properties (45 kB; about 8 s to compile) passes the 1 s compile timeout: a 400."""
     server = servers["cancel"]
     rng = random.Random(0)
     names = {"".join(rng.choice(string.ascii_lowercase) for _ in range(8)) for _ in range(1400)}
     schema = {"type": "object", "properties": {name: {"type": "string"} for name in names}}
     client = server.client()
+    request.addfinalizer(client.close)
     started = time.monotonic()
     with pytest.raises(openai.BadRequestError, match="took longer than 1 s to compile") as raised:
         client.chat.completions.create(model="m", messages=USER, max_tokens=20, response_format={
@@ -144,10 +146,12 @@ def test_a_schema_too_slow_to_compile_is_a_400(servers: dict[str, SiteServer]) -
     assert idle(stats) and stats["num_grammar_errors"] >= 1
 
 
-def test_request_timeout_non_streaming_is_a_504(servers: dict[str, SiteServer]) -> None:
+def test_request_timeout_non_streaming_is_a_504(servers: dict[str, SiteServer],
+        request: pytest.FixtureRequest) -> None:
     """A request still running after --request-timeout gets a 504 naming the limit; its blocks come back."""
     server = servers["timeout"]
     client = server.client()
+    request.addfinalizer(client.close)
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError, match="request timeout of 2 s") as raised:
         client.chat.completions.create(model="m", **LONG_OPENAI)
@@ -158,10 +162,12 @@ def test_request_timeout_non_streaming_is_a_504(servers: dict[str, SiteServer]) 
     assert idle(stats), stats
 
 
-def test_request_timeout_streaming_is_an_error_event(servers: dict[str, SiteServer]) -> None:
+def test_request_timeout_streaming_is_an_error_event(servers: dict[str, SiteServer],
+        request: pytest.FixtureRequest) -> None:
     """A stream past --request-timeout ends with an error event, never with finish_reason length or abort."""
     server = servers["timeout"]
     client = server.client()
+    request.addfinalizer(client.close)
     reasons = []
     with pytest.raises(openai.APIError, match="request timeout of 2 s"):
         for chunk in client.chat.completions.create(model="m", stream=True, **LONG_OPENAI):

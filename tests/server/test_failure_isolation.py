@@ -90,20 +90,24 @@ def faulty_request(fault: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def alone(faulty_server: SiteServer) -> list[tuple[str, str, str | None]]:
+def client(faulty_server: SiteServer) -> Iterator[openai.OpenAI]:
+    with faulty_server.client() as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def alone(client: openai.OpenAI) -> list[tuple[str, str, str | None]]:
     """Each healthy request run alone on the same server."""
-    client = faulty_server.client()
     return [run_stream(client, healthy_request(i)) for i in range(len(QUESTIONS))]
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_failing_request_ends_alone(faulty_server: SiteServer, alone: list[tuple[str, str, str | None]],
-                                      fault: str, stream: bool) -> None:
+def test_a_failing_request_ends_alone(faulty_server: SiteServer, client: openai.OpenAI,
+                                      alone: list[tuple[str, str, str | None]], fault: str, stream: bool) -> None:
     """The failing request gets an error naming what failed (logged with its id); the others equal their runs alone."""
     kind, where = FAULTS[fault]
     before = faulty_server.stats()
-    client = faulty_server.client()
     with ThreadPoolExecutor(len(QUESTIONS) + 1) as pool:
         healthy = [pool.submit(run_stream, client, healthy_request(i)) for i in range(len(QUESTIONS))]
         body = faulty_request(fault)
@@ -128,9 +132,8 @@ def test_a_failing_request_ends_alone(faulty_server: SiteServer, alone: list[tup
     assert health(faulty_server).json()["status"] == "ok"
 
 
-def test_a_plugin_failing_at_start_is_a_500_before_the_first_byte(faulty_server: SiteServer) -> None:
+def test_a_plugin_failing_at_start_is_a_500_before_the_first_byte(client: openai.OpenAI) -> None:
     """A reasoner that raises when the request is added: HTTP 500 with the message, for streams too."""
-    client = faulty_server.client()
     with pytest.raises(openai.InternalServerError, match="reasoner 'faulty-r1'.*start\\(\\) broke on purpose"):
         client.chat.completions.create(stream=True, **faulty_request("reasoner_start"))
     assert run_stream(client, healthy_request(3))[2] in ("stop", "length")
