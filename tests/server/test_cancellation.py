@@ -169,8 +169,9 @@ def test_request_timeout_streaming_is_an_error_event(servers: dict[str, SiteServ
     client = server.client()
     request.addfinalizer(client.close)
     reasons = []
-    with pytest.raises(openai.APIError, match="request timeout of 2 s"):
-        for chunk in client.chat.completions.create(model="m", stream=True, **LONG_OPENAI):
+    with pytest.raises(openai.APIError, match="request timeout of 2 s"), \
+            client.chat.completions.create(model="m", stream=True, **LONG_OPENAI) as stream:
+        for chunk in stream:
             reasons.extend(c.finish_reason for c in chunk.choices if c.finish_reason)
     assert reasons == []
     stats = wait_for(server, idle)

@@ -69,12 +69,13 @@ def healthy_request(i: int) -> dict[str, Any]:
 
 def run_stream(client: openai.OpenAI, body: dict[str, Any]) -> tuple[str, str, str | None]:
     reasoning, content, reason = [], [], None
-    for chunk in client.chat.completions.create(stream=True, **body):
-        for choice in chunk.choices:
-            delta = choice.delta
-            reasoning.append(getattr(delta, "reasoning_content", None) or "")
-            content.append(delta.content or "")
-            reason = choice.finish_reason or reason
+    with client.chat.completions.create(stream=True, **body) as stream:    # closed even when it raises
+        for chunk in stream:
+            for choice in chunk.choices:
+                delta = choice.delta
+                reasoning.append(getattr(delta, "reasoning_content", None) or "")
+                content.append(delta.content or "")
+                reason = choice.finish_reason or reason
     return "".join(reasoning), "".join(content), reason
 
 
