@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .async_engine import AsyncLLMEngine
 from .config import EngineConfig
+from .errors import EngineError, EngineStoppedError, GrammarError, RequestFailedError
 from .llm import LLM, ChatResult
 from .llm_engine import LLMEngine
 from .loader import ModelLoadError
@@ -20,10 +21,14 @@ __all__ = [
     "AsyncLLMEngine",
     "ChatResult",
     "EngineConfig",
+    "EngineError",
+    "EngineStoppedError",
+    "GrammarError",
     "GuidedDecodingParams",
     "LLM",
     "LLMEngine",
     "ModelLoadError",
+    "RequestFailedError",
     "RequestOutput",
     "SamplingParams",
 ]

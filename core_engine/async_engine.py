@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from .config import EngineConfig
+from .errors import EngineStoppedError
 from .llm_engine import LLMEngine
 from .outputs import RequestOutput
 from .request import Request
@@ -32,10 +33,6 @@ logger = logging.getLogger("core_engine")
 class _Stream:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[RequestOutput | BaseException]
-
-
-class EngineStoppedError(RuntimeError):
-    """The engine was shut down, or a step failed, while a request was running."""
 
 
 class AsyncLLMEngine:
@@ -56,6 +53,7 @@ class AsyncLLMEngine:
         self._stopped = False
         # torch's thread count is per OS thread; carry the engine's choice over to the stepping thread.
         self._num_threads = torch.get_num_threads()
+        self.engine.guided.warm_up()
         self._thread = threading.Thread(target=self._run, name="core-engine-steps", daemon=True)
         self._thread.start()
 
@@ -67,15 +65,15 @@ class AsyncLLMEngine:
 
     async def generate(self, request_id: str, prompt_ids: list[int], params: SamplingParams | None = None,
                        request: Any = None) -> AsyncIterator[RequestOutput]:
-        """Stream a request's outputs; invalid input raises ValueError before anything is queued."""
+        """Stream a request's outputs.
+
+        Invalid input raises ValueError before anything is queued; a grammar that does not compile
+        (it compiles on the engine's worker thread) raises GrammarError, a ValueError, before the
+        first output. A failure inside the engine for this request raises RequestFailedError.
+        """
         if self._stopped:
             raise EngineStoppedError("the engine has been shut down; create a new AsyncLLMEngine")
-        if getattr(params, "guided", None) is not None:
-            # Compiling a grammar (and building the tokenizer info on first use) can take a while:
-            # keep the caller's event loop responsive meanwhile.
-            prepared = await asyncio.to_thread(self.engine.make_request, request_id, prompt_ids, params, request)
-        else:
-            prepared = self.engine.make_request(request_id, prompt_ids, params, request)
+        prepared = self.engine.make_request(request_id, prompt_ids, params, request, defer_grammar=True)
         stream = _Stream(asyncio.get_running_loop(), asyncio.Queue())
         with self._streams_lock:
             if request_id in self._streams:
@@ -89,6 +87,9 @@ class AsyncLLMEngine:
                 if isinstance(item, BaseException):
                     finished = True
                     raise item
+                if item.error is not None:
+                    finished = True
+                    raise item.exception()   # type: ignore[misc]
                 finished = item.finished
                 yield item
                 if finished:
@@ -129,7 +130,7 @@ class AsyncLLMEngine:
                 try:
                     outputs.extend(engine.step())
                 except Exception as exc:   # noqa: BLE001 - a failed step must not kill the server
-                    logger.exception("engine step failed; aborting the running requests")
+                    logger.exception("engine step failed outside any one request; aborting the running requests")
                     self._fail_all(EngineStoppedError(f"the engine step failed: {exc!r}"))
             if outputs:
                 self._deliver(outputs)
@@ -151,6 +152,8 @@ class AsyncLLMEngine:
                 try:
                     self.engine.enqueue(request)
                 except ValueError as exc:
+                    if request.grammar_job is not None:
+                        self.engine.guided.abandon(request.grammar_job)
                     self._deliver_error(request.request_id, exc)
             else:
                 final = self.engine.abort(payload)

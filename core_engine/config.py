@@ -17,7 +17,8 @@ class EngineConfig:
 
     ``model=None`` selects the tiny reasoning model shipped in ``core_engine/models/tiny-reasoner``.
     ``num_kv_blocks=None`` sizes the pool automatically; ``max_model_len=None`` takes the context
-    length from the model's config. ``num_threads`` sets torch's CPU thread count for the process;
+    length from the model's config. ``grammar_compile_timeout`` (seconds) fails a request whose JSON
+    schema or regex takes longer to compile. ``num_threads`` sets torch's CPU thread count for the process;
     None picks 1 for models under 100M parameters (their steps are a chain of tiny operations, where
     thread hand-offs cost more than they save) and leaves torch's default otherwise.
     """
@@ -34,6 +35,7 @@ class EngineConfig:
     seed: int = 0
     kv_cache_memory_bytes: int | None = None
     num_threads: int | None = None
+    grammar_compile_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.model is not None and not isinstance(self.model, (str, Path)):
@@ -52,6 +54,9 @@ class EngineConfig:
             raise ValueError(f"device must be one of {', '.join(_DEVICES)} or 'cuda:N', got {self.device!r}")
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {self.dtype!r}")
+        timeout = self.grammar_compile_timeout
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
+            raise ValueError(f"grammar_compile_timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
 

@@ -11,6 +11,8 @@ request with a grammar cannot end (end-of-sequence is masked) before its grammar
 sampling, the chosen token is fed to the reasoner's tracker and, when it is content, to the
 grammar: whitespace sampled before the decision is fed too and taken back if the start marker
 follows, and an implicit end marker that begins the content is the grammar's first token.
+An exception from one request's reasoner or grammar is caught per row and reported back, so
+the step goes on for every other request.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from .cuda import apply_token_bitmask_
 from .guided import GuidedDecoding, GuidedPhase
 from .request import Request
-from .sampler import sample
+from .sampler import NonFiniteLogitsError, sample
 
 
 class LogitsPipeline:
@@ -45,12 +47,11 @@ class LogitsPipeline:
         self._bitmask: torch.Tensor | None = None
         self._max_rows = max_rows
 
-    def _forced_token(self, request: Request) -> int | None:
+    def _forced_token(self, request: Request, in_reasoning: bool) -> int | None:
         """The token this request must take next, or None when it samples."""
         if request.forced:
             return request.forced.popleft()
-        tracker = request.tracker
-        if tracker is not None and tracker.in_reasoning:
+        if in_reasoning:
             budget = request.params.reasoning_max_tokens
             # While the output may still open reasoning nothing is forced (the end marker would be
             # content there): a spent budget bans the start marker instead, see _gate.
@@ -96,18 +97,56 @@ class LogitsPipeline:
             return Gate.GRAMMAR
         return Gate.FREE
 
-    def next_tokens(self, logits: torch.Tensor, requests: list[Request], generator: torch.Generator) -> list[int]:
-        forced: list[int | None] = [self._forced_token(r) for r in requests]
-        gates = [Gate.FREE if f is not None else self._gate(r) for f, r in zip(forced, requests)]
-        masked_rows = [row for row, gate in enumerate(gates) if gate in _BITMASK_GATES]
-        if masked_rows:
+    def next_tokens(self, logits: torch.Tensor, requests: list[Request],
+                    generator: torch.Generator) -> tuple[list[int], dict[int, tuple[str, Exception]]]:
+        """One token per request, and the rows whose request failed: ``{row: (kind, exception)}``.
+
+        An exception from one request's reasoner or grammar fails that row alone; its token is
+        still sampled (so the batch's shapes do not change) and then ignored.
+        """
+        failed: dict[int, tuple[str, Exception]] = {}
+        forced: list[int | None] = []
+        gates: list[Gate] = []
+        for row, request in enumerate(requests):
+            token, gate = None, Gate.FREE
+            tracker = request.tracker
+            try:
+                if tracker is not None:
+                    tracker.in_reasoning, _awaiting_start(tracker)   # a broken reasoner fails here, as "reasoner"
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug fails its own request only
+                failed[row] = ("reasoner", exc)
+            else:
+                try:
+                    token = self._forced_token(request)
+                    if token is None:
+                        gate = self._gate(request)
+                except Exception as exc:  # noqa: BLE001
+                    failed[row] = ("internal", exc)
+            forced.append(token)
+            gates.append(gate)
+        masked_rows: list[int] = []
+        candidates = [row for row, gate in enumerate(gates) if gate in _BITMASK_GATES and row not in failed]
+        if candidates:
             if self._bitmask is None:
                 self._bitmask = self.guided.allocate_bitmask(self._max_rows)
             bitmask = self._bitmask
-            for slot, row in enumerate(masked_rows):
-                self._fill_row(bitmask, slot, requests[row], gates[row])
-            apply_token_bitmask_(logits, bitmask[:len(masked_rows)], masked_rows)
-        banned = [(row, token) for row, gate in enumerate(gates) for token in self._banned(requests[row], gate)]
+            for row in candidates:
+                try:
+                    self._fill_row(bitmask, len(masked_rows), requests[row], gates[row])
+                except Exception as exc:  # noqa: BLE001
+                    failed[row] = ("grammar", exc)
+                    continue
+                masked_rows.append(row)
+            if masked_rows:
+                apply_token_bitmask_(logits, bitmask[:len(masked_rows)], masked_rows)
+        banned: list[tuple[int, int]] = []
+        for row, gate in enumerate(gates):
+            if row in failed:
+                continue
+            try:
+                banned.extend((row, token) for token in self._banned(requests[row], gate))
+            except Exception as exc:  # noqa: BLE001
+                failed[row] = ("grammar", exc)
         if banned:
             logits[torch.tensor([r for r, _ in banned]), torch.tensor([t for _, t in banned])] = float("-inf")
         masked = set(masked_rows)
@@ -117,28 +156,48 @@ class LogitsPipeline:
             r.params.ignore_eos or (r.guided is not None and r.guided.phase is not GuidedPhase.DONE))]
         if no_eos and self.eos_token_ids:
             logits[torch.tensor(no_eos)[:, None], torch.tensor(self.eos_token_ids)[None, :]] = float("-inf")
-        sampled = sample(logits, requests, generator)
+        try:
+            sampled = sample(logits, requests, generator)
+        except NonFiniteLogitsError as exc:
+            # Only the named rows have nothing to sample from: they fail, the others are drawn again.
+            bad = [row for row, r in enumerate(requests) if r.request_id in exc.request_ids]
+            for row in bad:
+                failed[row] = ("internal", exc)
+            logits[torch.tensor(bad, device=logits.device)] = 0.0
+            sampled = sample(logits, requests, generator)
         tokens = [f if f is not None else s for f, s in zip(forced, sampled)]
-        for row, gate in enumerate(gates):
-            if gate is Gate.GRAMMAR:
+        for row in masked_rows:
+            if gates[row] is not Gate.GRAMMAR or row in failed:
+                continue
+            try:
                 tokens[row] = self._advance_grammar(requests[row], tokens[row])
+            except Exception as exc:  # noqa: BLE001
+                failed[row] = ("grammar", exc)
         for row, (request, token) in enumerate(zip(requests, tokens)):
             tracker = request.tracker
-            if tracker is None:
+            if tracker is None or row in failed:
                 continue
             # Markers are markup: the start and end markers and whitespace before the decision are
             # not counted as reasoning tokens; what is sampled inside reasoning is.
-            was_reasoning = tracker.in_reasoning and not _awaiting_start(tracker)
-            is_reasoning = tracker.feed(token)
-            if was_reasoning and tracker.in_reasoning:
+            try:
+                was_reasoning = tracker.in_reasoning and not _awaiting_start(tracker)
+                is_reasoning = tracker.feed(token)
+                now_reasoning = tracker.in_reasoning
+            except Exception as exc:  # noqa: BLE001
+                failed[row] = ("reasoner", exc)
+                continue
+            if was_reasoning and now_reasoning:
                 request.reasoning_tokens += 1
             gate = gates[row]
-            if gate is Gate.GRAMMAR_OR_START or gate is Gate.GRAMMAR_FIRST:
-                tokens[row] = self._after_decision(request, token)
-            elif gate is Gate.REASONING and not is_reasoning and not tracker.in_reasoning:
-                # An implicit end marker (e.g. <tool_call>) closed reasoning and begins the content.
-                tokens[row] = self._begin_content(request, token)
-        return tokens
+            try:
+                if gate is Gate.GRAMMAR_OR_START or gate is Gate.GRAMMAR_FIRST:
+                    tokens[row] = self._after_decision(request, token)
+                elif gate is Gate.REASONING and not is_reasoning and not now_reasoning:
+                    # An implicit end marker (e.g. <tool_call>) closed reasoning and begins the content.
+                    tokens[row] = self._begin_content(request, token)
+            except Exception as exc:  # noqa: BLE001
+                failed[row] = ("grammar", exc)
+        return tokens, failed
 
     def _fill_row(self, bitmask: torch.Tensor, slot: int, request: Request, gate: Gate) -> None:
         guided = request.guided
@@ -209,8 +268,7 @@ class LogitsPipeline:
                 return guided.suffix_ids[0]
             return token
         if not guided.matcher.accept_token(token):
-            raise RuntimeError(f"request {request.request_id}: the grammar rejected token {token} that its own "
-                               "mask allowed")
+            raise RuntimeError(f"the grammar rejected token {token} that its own mask allowed")
         return token
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .detokenizer import IncrementalDetokenizer
-from .guided import GuidedState
+from .guided import CompileJob, GuidedState
 from .sampling_params import SamplingParams
 from .stop_text import StopTextBuffer
 
@@ -41,6 +41,7 @@ class Request:
     generator: torch.Generator | None = None
     tracker: Any = None
     guided: GuidedState | None = None
+    grammar_job: CompileJob | None = None     # set while the grammar compiles off the step loop
     status: RequestStatus = RequestStatus.WAITING
     finish_reason: str | None = None
     num_computed: int = 0

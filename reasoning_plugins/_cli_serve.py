@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="context length in tokens (default: from the model's config)")
     model.add_argument("--max-num-seqs", type=_positive_int, metavar="N", default=64,
                        help="most requests generating at once (default: 64)")
+    model.add_argument("--max-num-batched-tokens", type=_positive_int, metavar="N", default=2048,
+                       help="most tokens one engine step processes; long prompts are read in chunks of "
+                            "this size (default: 2048)")
+    model.add_argument("--grammar-compile-timeout", type=_positive_float, metavar="S", default=10.0,
+                       help="fail a request whose JSON schema or regex takes longer than S seconds to "
+                            "compile (default: 10)")
     model.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     model.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"))
     model.add_argument("--seed", type=int, default=0, help="engine seed (default: 0)")
@@ -84,6 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     http.add_argument("--shutdown-timeout", type=_seconds, metavar="S", default=30.0,
                       help="on SIGTERM/SIGINT, wait this long for running requests before aborting "
                            "them (default: 30)")
+    http.add_argument("--request-timeout", type=_positive_float, metavar="S", default=None,
+                      help="abort a request not finished S seconds after it arrived (queue time "
+                           "included) and answer it with a timeout error (default: no limit)")
     http.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
 
 
@@ -115,6 +124,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
     return value
 
 

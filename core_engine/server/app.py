@@ -121,8 +121,7 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
             raise validation_error(exc) from None
         plan = plan_chat(parsed, engine, config, served_name, make_tool_parser, mode_probe)
         if parsed.stream:
-            gen, first = await runner.start(plan)
-            return EventStreamResponse(runner.stream(plan, gen, first))
+            return EventStreamResponse(runner.stream(plan))
         return _CancellableJSON(lambda: runner.complete(plan))
 
     def plan_translated(request: ServerChatRequest) -> ChatPlan:

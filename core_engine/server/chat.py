@@ -1,12 +1,27 @@
-"""``/v1/chat/completions``: run a planned request on the engine and shape the OpenAI response."""
+"""``/v1/chat/completions``: run a planned request on the engine and shape the OpenAI response.
+
+The runner is also the engine path of ``/v1/responses`` and ``/v1/messages``: they start requests
+with :meth:`ChatRunner.start` and read them through :meth:`ChatRunner.collect` or
+:meth:`ChatRunner.steps`, so timeouts, aborts and failures are handled once, here.
+
+Failures reach the client in the API's error shape and never touch other requests: before the
+first byte as an HTTP error (400 for a grammar that does not compile or compiles too slowly, 500
+when a plugin or the engine failed for this request, 503 when the engine is stopped, 504 when
+``--request-timeout`` passed), after it as an error event (for chat completions an
+``{"error": ...}`` event followed by ``[DONE]``). A request the server aborted never reports
+``finish_reason: "abort"``: it gets an error too.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+
+from core_engine.errors import EngineStoppedError, RequestFailedError
 
 from .assembly import Piece, StreamSplitter, Whole, merge_pieces, split_whole
 from .config import ServerConfig
@@ -32,6 +47,25 @@ class Step:
         return bool(self.output.finished)
 
 
+class _Watched:
+    """A request's engine outputs with the request timeout applied and server aborts turned into errors."""
+
+    def __init__(self, runner: ChatRunner, plan: ChatPlan, gen: AsyncIterator[Any], deadline: float | None) -> None:
+        self._runner, self._plan, self._gen, self._deadline = runner, plan, gen, deadline
+        self._produced = 0
+
+    def __aiter__(self) -> _Watched:
+        return self
+
+    async def __anext__(self) -> Any:
+        out = await self._runner._next(self._plan, self._gen, self._deadline, self._produced)
+        self._produced = out.completion_tokens
+        return out
+
+    async def aclose(self) -> None:
+        await _close(self._gen)
+
+
 class ChatRunner:
     """Runs chat completions for one app: holds the engine and the parser factory."""
 
@@ -46,26 +80,53 @@ class ChatRunner:
         return self._make_parser() if self._make_parser is not None else None
 
     async def start(self, plan: ChatPlan) -> tuple[AsyncIterator[Any], Any]:
-        """Submit the request and wait for its first output.
+        """Submit the request and wait for its first output; returns its outputs and the first one.
 
         Errors the engine raises before generating (prompt too long, a schema that does not
-        compile) become a 400 here, before any response has been sent.
+        compile) become a 400 here, before any response has been sent; a timeout a 504, a failure
+        in a plugin a 500, a stopped engine a 503.
         """
+        timeout = self.config.request_timeout
+        deadline = time.monotonic() + timeout if timeout is not None else None
         gen = self.engine.generate(plan.request_id, plan.prompt_ids, plan.params, request=plan.request)
+        watched = _Watched(self, plan, gen, deadline)
         try:
-            first = await gen.__anext__()
+            first = await watched.__anext__()
         except StopAsyncIteration:
+            await _close(gen)
             raise ApiError(500, "the engine finished the request without any output", type="server_error") from None
+        except ApiError:
+            await _close(gen)
+            raise
         except ValueError as exc:
             await _close(gen)
             raise ApiError(400, str(exc), param=_param_of(plan)) from exc
-        except RuntimeError as exc:     # the engine stopped or a step failed
+        except BaseException as exc:
             await _close(gen)
-            raise ApiError(503, f"the engine cannot serve requests: {exc}", type="server_error") from exc
-        except BaseException:
-            await _close(gen)
+            if isinstance(exc, Exception):
+                raise _api_error(exc) from exc
             raise
-        return gen, first
+        return watched, first
+
+    async def _next(self, plan: ChatPlan, gen: AsyncIterator[Any], deadline: float | None, produced: int) -> Any:
+        """The next engine output; raises a 504 ApiError (the request is aborted) past the deadline."""
+        if deadline is None:
+            out = await gen.__anext__()
+        else:
+            try:
+                out = await asyncio.wait_for(gen.__anext__(), max(deadline - time.monotonic(), 0.0))
+            except TimeoutError:
+                log.warning("request %s passed the request timeout of %g s; aborted", plan.request_id,
+                            self.config.request_timeout)
+                raise ApiError(504, f"request {plan.request_id} did not finish within the server's request "
+                                    f"timeout of {self.config.request_timeout:g} s (--request-timeout) and was "
+                                    f"aborted after {produced} generated tokens; ask for fewer tokens "
+                                    "(max_tokens) or retry later.", type="timeout_error",
+                               code="request_timeout") from None
+        if out.finished and out.finish_reason == "abort":
+            raise ApiError(503, f"request {plan.request_id} was aborted by the server before it finished; "
+                                "retry it.", type="server_error", code="request_aborted")
+        return out
 
     async def collect(self, plan: ChatPlan) -> tuple[Whole, Any]:
         """Run to the end: the output's sections and the engine's last output (finish reason, counts)."""
@@ -78,12 +139,17 @@ class ChatRunner:
                 if out.finished:
                     break
                 out = await gen.__anext__()
-        except RuntimeError as exc:
-            raise ApiError(503, f"the engine stopped while generating: {exc}", type="server_error") from exc
+        except ApiError:
+            raise
+        except Exception as exc:
+            raise _api_error(exc) from exc
         finally:
             await _close(gen)
         parse_started = time.perf_counter()
-        whole = split_whole(plan, self.reasoning_parser(), "".join(texts))
+        try:
+            whole = split_whole(plan, self.reasoning_parser(), "".join(texts))
+        except Exception as exc:
+            raise _parser_error(plan, exc) from exc
         if self._metrics is not None:
             self._metrics.parser_time(time.perf_counter() - parse_started, out.completion_tokens)
         return whole, out
@@ -93,19 +159,24 @@ class ChatRunner:
 
         Every API streams from these steps, so reasoning, content and tool calls are split the same
         way whichever shape they are sent in. The generator is closed (the request aborted) when
-        the caller stops early.
+        the caller stops early. Failures are raised as :class:`ApiError`.
         """
         splitter = StreamSplitter(plan, self.reasoning_parser())
         out = first
         try:
             while True:
-                piece = splitter.feed(out.new_text, out.new_token_ids)
+                piece = _parsed(plan, splitter.feed, out.new_text, out.new_token_ids)
                 if out.finished:
-                    yield Step(merge_pieces(piece, splitter.finish()), out, splitter.num_tool_calls)
+                    yield Step(merge_pieces(piece, _parsed(plan, splitter.finish)), out, splitter.num_tool_calls)
                     return
                 if piece:
                     yield Step(piece, out, splitter.num_tool_calls)
-                out = await gen.__anext__()
+                try:
+                    out = await gen.__anext__()
+                except ApiError:
+                    raise
+                except Exception as exc:
+                    raise _api_error(exc) from exc
         finally:
             await _close(gen)
 
@@ -132,26 +203,27 @@ class ChatRunner:
             "usage": usage_dict(out.prompt_tokens, out.completion_tokens, out.reasoning_tokens),
         }
 
-    async def stream(self, plan: ChatPlan, gen: AsyncIterator[Any], first: Any) -> AsyncIterator[bytes]:
-        """Yield the SSE events of a started request, ending with ``[DONE]``.
+    async def stream(self, plan: ChatPlan) -> AsyncIterator[bytes]:
+        """Start the request and yield its SSE events, ending with ``[DONE]``.
 
-        The first text goes out at once; after that, text is sent every ``stream_interval``
-        engine outputs (1 = each token), and the final text, the finish reason, the usage and
-        ``[DONE]`` leave in one write.
+        Anything that fails before the first event raises ApiError (the response then is an HTTP
+        error); after it, the failure becomes an error event. The first text goes out at once;
+        after that, text is sent every ``stream_interval`` engine outputs (1 = each token), and the
+        final text, the finish reason, the usage and ``[DONE]`` leave in one write.
         """
+        gen, out = await self.start(plan)
         encoder = ChunkEncoder(plan, full_keys=self.config.delta_keys == "full")
-        splitter = StreamSplitter(plan, self.reasoning_parser())
         interval = self.config.stream_interval
         pending = Piece()
         since_sent = 0
         started = False
-        out = first
         parse_s = 0.0
         clock = time.perf_counter
         try:
+            splitter = StreamSplitter(plan, self.reasoning_parser())
             while True:
                 t = clock()
-                piece = splitter.feed(out.new_text, out.new_token_ids)
+                piece = _parsed(plan, splitter.feed, out.new_text, out.new_token_ids)
                 parse_s += clock() - t
                 if out.finished:
                     break
@@ -165,7 +237,7 @@ class ChatRunner:
                     started = True
                 out = await gen.__anext__()
             t = clock()
-            last = merge_pieces(merge_pieces(pending, piece), splitter.finish())
+            last = merge_pieces(merge_pieces(pending, piece), _parsed(plan, splitter.finish))
             if self._metrics is not None:
                 self._metrics.parser_time(parse_s + clock() - t, out.completion_tokens)
             reason = _finish_reason(out.finish_reason, splitter.num_tool_calls > 0)
@@ -175,14 +247,47 @@ class ChatRunner:
                 end.append(encoder.usage(out.prompt_tokens, out.completion_tokens, out.reasoning_tokens))
             end.append(DONE)
             yield b"".join(end)
-        except Exception as exc:  # noqa: BLE001 - reported to the client as an error event
-            log.exception("request %s failed while streaming", plan.request_id)
+        except Exception as exc:  # noqa: BLE001 - reported to the client as an error
+            error = exc if isinstance(exc, ApiError) else _api_error(exc)
+            log.error("request %s failed while streaming: %s", plan.request_id, error.message)
+            if not started:
+                raise error from exc
             if self._metrics is not None:
                 self._metrics.error("stream_error")
-            yield error_event(f"generation failed: {exc}")
+            yield error_event(error.message, type=error.type, code=error.code)
             yield DONE
         finally:
             await _close(gen)
+
+
+def _api_error(exc: Exception) -> ApiError:
+    """The HTTP error for an engine exception raised while a request runs."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ValueError):
+        return ApiError(400, str(exc))
+    if isinstance(exc, RequestFailedError):
+        return ApiError(500, str(exc), type="server_error", code="request_failed")
+    if isinstance(exc, EngineStoppedError):
+        return ApiError(503, f"the engine cannot serve requests: {exc}", type="server_error", code="engine_stopped")
+    log.exception("unexpected error while generating", exc_info=exc)
+    return ApiError(500, f"generation failed: {type(exc).__name__}: {exc}", type="server_error")
+
+
+def _parser_error(plan: ChatPlan, exc: Exception) -> ApiError:
+    parsers = " / ".join(p for p in (f"reasoning parser '{plan.reasoning_parser}'" if plan.reasoning_parser else "",
+                                     "tool-call parser" if plan.tool_parser is not None else "") if p)
+    log.error("request %s: the %s failed", plan.request_id, parsers or "output parser", exc_info=exc)
+    return ApiError(500, f"request {plan.request_id} failed in the {parsers or 'output parser'} (a plugin) while "
+                         f"splitting the output: {type(exc).__name__}: {exc}. Other requests are not affected.",
+                    type="server_error", code="parser_failed")
+
+
+def _parsed(plan: ChatPlan, call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except Exception as exc:
+        raise _parser_error(plan, exc) from exc
 
 
 def _finish_reason(engine_reason: str | None, has_tool_calls: bool) -> str:

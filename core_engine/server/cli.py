@@ -73,6 +73,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
             max_messages=args.max_messages,
             max_schema_bytes=args.max_schema_bytes,
             max_regex_length=args.max_regex_length,
+            request_timeout=args.request_timeout,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=out, flush=True)
@@ -93,6 +94,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     engine_config = EngineConfig(
         model=args.model, reasoning_parser=args.reasoning_parser, max_num_seqs=args.max_num_seqs,
         max_model_len=args.max_model_len, device=args.device, dtype=args.dtype, seed=args.seed,
+        max_num_batched_tokens=args.max_num_batched_tokens, grammar_compile_timeout=args.grammar_compile_timeout,
     )
     try:
         engine = AsyncLLMEngine(engine_config) if args.engine_in_process else ProcessEngine(engine_config)

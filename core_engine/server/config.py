@@ -44,6 +44,8 @@ class ServerConfig:
     ``both``. ``reasoning_efforts`` maps each ``reasoning_effort`` level to a switch and a budget.
     ``max_messages``, ``max_schema_bytes`` (each JSON schema: ``response_format``, ``guided_json``,
     a tool's ``parameters``) and ``max_regex_length`` (``guided_regex``) cap what one request may ask.
+    ``request_timeout`` (seconds, None = no limit) aborts a request that has not finished that long
+    after it arrived, queue time included, and answers it with an error (504, or an error event).
     """
 
     reasoning_parser: str | None = None
@@ -65,6 +67,7 @@ class ServerConfig:
     @property
     def reasoning_keys(self) -> tuple[str, ...]:
         return REASONING_FIELDS[self.reasoning_field]
+    request_timeout: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("reasoning_parser", "tool_call_parser", "served_model_name", "api_key"):
@@ -85,6 +88,10 @@ class ServerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        timeout = self.request_timeout
+        if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
+                                    or not timeout > 0):
+            raise ValueError(f"request_timeout must be a positive number of seconds or None, got {timeout!r}")
         unknown = set(self.sampling_defaults) - {"temperature", "top_p", "top_k"}
         if unknown:
             raise ValueError(f"sampling_defaults may set temperature, top_p and top_k, not {sorted(unknown)}")

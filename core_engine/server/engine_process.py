@@ -13,9 +13,12 @@ the server keeps the interface of :class:`~core_engine.AsyncLLMEngine` (``genera
   request's consumer falls behind, the outputs waiting in its queue are handed over as one, so a
   starved server writes fewer, larger events instead of falling further behind.
 
-Requests are validated in the child (``LLMEngine.make_request``), so a bad prompt or schema
-raises the engine's own ValueError from ``generate``. If the child dies, running requests fail
-with :class:`EngineStoppedError` and ``stats()`` raises it too.
+Requests are validated in the child (``LLMEngine.submit``), so a bad prompt or schema raises the
+engine's own ValueError from ``generate``; grammars compile on the child's worker thread, never in
+its step loop. A request that fails inside the engine (a plugin's exception, its grammar,
+detokenisation) raises :class:`~core_engine.errors.RequestFailedError` from its own ``generate``
+only. If the child dies, running requests fail with :class:`EngineStoppedError` and ``stats()``
+raises it too.
 """
 
 from __future__ import annotations
@@ -33,16 +36,13 @@ from typing import Any
 
 from core_engine.chat import build_prompt
 from core_engine.config import EngineConfig
+from core_engine.errors import EngineStoppedError, RequestFailedError
 from core_engine.outputs import RequestOutput
 from core_engine.sampling_params import SamplingParams
 
 __all__ = ["EngineStoppedError", "ProcessEngine"]
 
 log = logging.getLogger("core_engine.server")
-
-
-class EngineStoppedError(RuntimeError):
-    """The engine process stopped (or a step failed) while a request was running."""
 
 
 @dataclass(slots=True)
@@ -113,6 +113,9 @@ class ProcessEngine:
                 if isinstance(item, BaseException):
                     finished = True
                     raise item
+                if item.error is not None:
+                    finished = True
+                    raise item.exception()   # type: ignore[misc]
                 error = None
                 if not queue.empty():
                     # the consumer fell behind the engine: hand over everything waiting as one output
@@ -172,10 +175,9 @@ class ProcessEngine:
                     stream = self._streams.get(output.request_id)
                     if stream is not None:
                         by_loop[stream.loop].append((stream.queue, output))
-                for request_id, error_type, message in errors:
+                for request_id, error in errors:
                     stream = self._streams.get(request_id)
                     if stream is not None:
-                        error = ValueError(message) if error_type == "ValueError" else EngineStoppedError(message)
                         by_loop[stream.loop].append((stream.queue, error))
             for loop, items in by_loop.items():
                 try:
@@ -207,6 +209,8 @@ def _merge_waiting(first: RequestOutput, queue: asyncio.Queue[Any]) -> tuple[Req
         item = queue.get_nowait()
         if isinstance(item, BaseException):
             return _joined(last, ids, texts), item
+        if item.error is not None:
+            return _joined(last, ids, texts), item.exception()
         ids.extend(item.new_token_ids)
         texts.append(item.new_text)
         last = item
@@ -245,6 +249,7 @@ def _engine_main(config: EngineConfig, conn: Connection) -> None:
         conn.send(("failed", (type(exc).__name__ if isinstance(exc, ValueError) else "RuntimeError",
                               f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))))
         return
+    engine.guided.warm_up()
     conn.send(("ready", {"tokenizer": engine.tokenizer, "model_name": engine.model_name,
                          "max_model_len": engine.max_model_len, "reasoning_parser": engine.reasoning_parser,
                          "has_reasoner": engine.has_reasoner, "reasoner_note": engine.reasoner_note,
@@ -258,7 +263,7 @@ def _engine_main(config: EngineConfig, conn: Connection) -> None:
 def _serve(engine: Any, conn: Connection) -> None:
     while True:
         outputs: list[RequestOutput] = []
-        errors: list[tuple[str, str, str]] = []
+        errors: list[tuple[str, Exception]] = []
         changed = False
         # block while idle; otherwise only take what is already waiting
         while conn.poll(0 if engine.has_unfinished() or changed else None):
@@ -268,9 +273,16 @@ def _serve(engine: Any, conn: Connection) -> None:
             if kind == "add":
                 _, request_id, prompt_ids, params, request = command
                 try:
-                    engine.add_request(request_id, prompt_ids, params, request)
-                except ValueError as exc:
-                    errors.append((request_id, "ValueError", str(exc)))
+                    engine.submit(request_id, prompt_ids, params, request)
+                except ValueError as exc:   # sent as a plain ValueError: a plugin's subclass may not unpickle
+                    errors.append((request_id, ValueError(str(exc))))
+                except RequestFailedError as exc:
+                    errors.append((request_id, exc))
+                except Exception as exc:  # noqa: BLE001 - one bad request must not end the engine
+                    log.exception("request %s could not be added", request_id)
+                    errors.append((request_id, RequestFailedError(
+                        f"request {request_id} could not be added to the engine: {type(exc).__name__}: {exc}",
+                        request_id=request_id, kind="internal")))
             elif kind == "abort":
                 final = engine.abort(command[1])
                 if final is not None:
@@ -281,10 +293,11 @@ def _serve(engine: Any, conn: Connection) -> None:
             try:
                 outputs.extend(engine.step())
             except Exception as exc:  # noqa: BLE001 - a failed step must not end the server
-                log.exception("engine step failed; aborting the running requests")
+                log.exception("engine step failed outside any one request; aborting the running requests")
                 for request_id in list(engine.requests):
                     engine.abort(request_id)
-                    errors.append((request_id, "RuntimeError", f"the engine step failed: {exc!r}"))
+                    errors.append((request_id, RequestFailedError(f"the engine step failed: {exc!r}",
+                                                                  request_id=request_id, kind="internal")))
             changed = True
         if changed:
             conn.send(("out", outputs, errors, engine.stats()))

@@ -1,9 +1,11 @@
 """Server-sent events for ``stream: true``: chunk encoding and a response that aborts on disconnect.
 
 Chunks are built as byte strings around a pre-encoded head, since a busy server writes one per
-token per client. :class:`EventStreamResponse` watches the connection while it streams: when the
-client goes away, the producing task is cancelled, which closes the engine's generator and so
-aborts the request and frees its KV blocks.
+token per client. :class:`EventStreamResponse` watches the connection from the moment the request
+is submitted (while it is queued, its grammar compiles or its prompt is read, not only once tokens
+flow): when the client goes away, the producing task is cancelled, which closes the engine's
+generator and so aborts the request and frees its KV blocks. The response headers are sent only
+with the first event, so a failure before it is still an HTTP error.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .assembly import Piece
-from .errors import error_body
+from .errors import ApiError, error_body, error_response, unexpected_error_response
 from .planning import ChatPlan
 
 __all__ = ["ChunkEncoder", "EventStreamResponse", "DONE"]
@@ -78,8 +80,8 @@ def usage_dict(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int
     }
 
 
-def error_event(message: str) -> bytes:
-    return b"data: " + _dumps(error_body(message, type="server_error")).encode() + b"\n\n"
+def error_event(message: str, *, type: str = "server_error", code: str | None = None) -> bytes:
+    return b"data: " + _dumps(error_body(message, type=type, code=code)).encode() + b"\n\n"
 
 
 class EventStreamResponse(Response):
@@ -95,7 +97,7 @@ class EventStreamResponse(Response):
             self._headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        producer = asyncio.ensure_future(self._produce(send))
+        producer = asyncio.ensure_future(self._produce(scope, receive, send))
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
         try:
             await asyncio.wait((producer, watcher), return_when=asyncio.FIRST_COMPLETED)
@@ -108,10 +110,22 @@ class EventStreamResponse(Response):
                 if isinstance(result, Exception):
                     log.error("streaming response failed", exc_info=result)
 
-    async def _produce(self, send: Send) -> None:
+    async def _produce(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks = self._chunks
         try:
+            try:
+                first: bytes | None = await chunks.__anext__()
+            except StopAsyncIteration:
+                first = None
+            except ApiError as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+            except Exception as exc:  # noqa: BLE001 - a 500 in the OpenAI shape
+                await unexpected_error_response(exc)(scope, receive, send)
+                return
             await send({"type": "http.response.start", "status": 200, "headers": self._headers})
+            if first is not None:
+                await send({"type": "http.response.body", "body": first, "more_body": True})
             async for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
