@@ -47,11 +47,12 @@ class LogitsPipeline:
         self._bitmask: torch.Tensor | None = None
         self._max_rows = max_rows
 
-    def _forced_token(self, request: Request, in_reasoning: bool) -> int | None:
+    def _forced_token(self, request: Request) -> int | None:
         """The token this request must take next, or None when it samples."""
         if request.forced:
             return request.forced.popleft()
-        if in_reasoning:
+        tracker = request.tracker
+        if tracker is not None and tracker.in_reasoning:
             budget = request.params.reasoning_max_tokens
             # While the output may still open reasoning nothing is forced (the end marker would be
             # content there): a spent budget bans the start marker instead, see _gate.

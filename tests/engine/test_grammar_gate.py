@@ -110,7 +110,8 @@ def _step_with_logits(engine: LLMEngine, request, favoured: int) -> int:
     logits = torch.randn(1, engine.vocab_size, generator=torch.Generator().manual_seed(len(request.token_ids)))
     logits[0, favoured] = 50.0
     with torch.inference_mode():   # as in LLMEngine.step
-        [token] = engine.pipeline.next_tokens(logits, [request], engine.generator)
+        [token], failed = engine.pipeline.next_tokens(logits, [request], engine.generator)
+    assert not failed
     request.token_ids.append(token)
     return token
 
@@ -140,7 +141,8 @@ def test_await_start_allows_exactly_the_start_marker_and_the_grammar(engines: di
     allowed = first | {start}
     best_allowed = max(allowed, key=lambda t: float(logits[0, t]))
     with torch.inference_mode():   # as in LLMEngine.step
-        [token] = engine.pipeline.next_tokens(logits.clone(), [request], engine.generator)
+        [token], failed = engine.pipeline.next_tokens(logits.clone(), [request], engine.generator)
+    assert not failed
     assert token == best_allowed
     # Whitespace (allowed by this grammar) keeps the decision open; then <think> opens reasoning and the
     # grammar is back at its start.
