@@ -46,15 +46,20 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 
 def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Every 4xx/5xx from an API route is ``{"error": {"message", "type", "param", "code"}}``."""
+    """Every 4xx/5xx is ``{"error": {"message", "type", "param", "code"}}``, but under /v1/messages,
+    where it is Anthropic's ``{"type": "error", "error": {"type", "message"}}``."""
     if response.status_code < 400 or case.path == "/health":
         return None
     body = json.loads(response.content)
     error = body.get("error") if isinstance(body, dict) else None
     assert isinstance(error, dict), f"{response.status_code} without an 'error' object: {body!r}"
     assert isinstance(error.get("message"), str) and error["message"], body
-    assert isinstance(error.get("type"), str), body
-    assert "param" in error and "code" in error, body
+    assert isinstance(error.get("type"), str) and error["type"], body
+    if case.path == "/v1/messages" or case.path.startswith("/v1/messages/"):
+        assert body["type"] == "error" and set(body) == {"type", "error"}, body
+        assert set(error) == {"type", "message"}, body
+    else:
+        assert set(body) == {"error"} and set(error) == {"message", "type", "param", "code"}, body
     return None
 
 
@@ -63,7 +68,9 @@ def test_every_operation_survives_fuzzing(fuzz_server: ServerProcess) -> None:
     schema = schemathesis.openapi.from_url(fuzz_server.root + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = {op.label for op in operations}
-    assert {"POST /v1/chat/completions", "GET /v1/models", "GET /metrics", "GET /health"} <= labels
+    assert {"POST /v1/chat/completions", "POST /v1/responses", "POST /v1/messages", "GET /v1/responses/{response_id}",
+            "DELETE /v1/responses/{response_id}", "GET /v1/parsers", "GET /", "GET /playground/{name}",
+            "GET /v1/models", "GET /metrics", "GET /health"} <= labels
     findings: list[str] = []
     for operation in operations:
         for mode, budget in EXAMPLES.items():
