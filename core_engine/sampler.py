@@ -13,7 +13,8 @@ def _filter_top_k_top_p(scaled: torch.Tensor, top_k: list[int], top_p: list[floa
     sorted_logits, order = scaled.sort(dim=-1, descending=True)
     ranks = torch.arange(vocab, device=scaled.device)[None, :]
     if any(top_k):
-        limits = torch.tensor([k if k > 0 else vocab for k in top_k], device=scaled.device)
+        # k of 0 (off) or at least the vocabulary keeps every token (and a huge k fits the tensor)
+        limits = torch.tensor([k if 0 < k < vocab else vocab for k in top_k], device=scaled.device)
         sorted_logits.masked_fill_(ranks >= limits[:, None], float("-inf"))
     if any(p < 1.0 for p in top_p):
         probs = sorted_logits.softmax(dim=-1)

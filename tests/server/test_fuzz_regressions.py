@@ -209,3 +209,48 @@ def test_same_named_models_of_two_apis_do_not_replace_each_other() -> None:
     other = create_model("Tool", __module__="other.messages", name=(int, ...))
     with pytest.raises(ValueError, match="messages.Tool"):
         docs.component(other)
+
+
+# --- server errors fuzzing (and probing the fields the document leaves open) found ---
+
+@pytest.mark.parametrize("body", [
+    {"input": "What is 2 + 3?", "max_output_tokens": 4, "top_p": 5e-324},
+    {"input": "What is 2 + 3?", "max_output_tokens": 4, "temperature": 5e-324},
+    {"input": "What is 2 + 3?", "max_output_tokens": 4, "top_k": 2**80},
+], ids=["top_p-denormal", "temperature-denormal", "top_k-over-int64"])
+def test_extreme_sampling_values_are_served(server: ServerProcess, body: dict[str, Any]) -> None:
+    """These were a 503: the engine step failed (token id -1 drawn, or top_k overflowing a tensor)
+    and every request running beside them was aborted. Now they are answered like any request."""
+    response = httpx.post(server.base_url + "/responses", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] in ("completed", "incomplete") and response.json()["usage"]["output_tokens"] >= 1
+    assert server.stats()["status"] == "ok"
+
+
+def test_seed_out_of_range_is_refused_by_document_and_server(server: ServerProcess, document: dict[str, Any]) -> None:
+    """A seed outside what a torch.Generator takes was a 400 without a field ("Overflow when
+    unpacking long long"); the document now gives the range and the server names 'seed'."""
+    body = {"messages": [USER], "seed": 2**80}
+    assert list(chat_validator(document).iter_errors(body))
+    assert not list(chat_validator(document).iter_errors({**body, "seed": 2**64 - 1}))
+    response = httpx.post(server.base_url + "/chat/completions", json=body, timeout=30)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "seed"
+    assert "18446744073709551615" in response.json()["error"]["message"]
+    assert httpx.post(server.base_url + "/chat/completions", json={**body, "seed": -(2**63), "max_tokens": 2},
+                      timeout=60).status_code == 200
+
+
+@pytest.mark.parametrize(("content", "param"), [(5, "input[0].content"), ("thought", "input[0].content"),
+                                                ([{"type": "reasoning_text", "text": 5}], "input[0].content[0]"),
+                                                (["thought"], "input[0].content[0]")])
+def test_malformed_reasoning_item_is_a_400(server: ServerProcess, content: Any, param: str) -> None:
+    """A reasoning input item whose content was not a list of text parts was a 500 (TypeError)."""
+    body = {"input": [{"type": "reasoning", "content": content}, {"role": "assistant", "content": "5"},
+                      {"role": "user", "content": "And 3 + 4?"}], "max_output_tokens": 4}
+    response = httpx.post(server.base_url + "/responses", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+    assert "reasoning_text" in response.json()["error"]["message"]
+    good = [{"type": "reasoning_text", "text": "Add them."}]
+    body["input"][0]["content"] = good
+    assert httpx.post(server.base_url + "/responses", json=body, timeout=60).status_code == 200
