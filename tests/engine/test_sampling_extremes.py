@@ -1,4 +1,4 @@
-"""Sampling parameters at the edge of what a float holds still sample a real token.
+"""Sampling parameters at the edge of what a float or an int64 holds still sample a real token.
 
 API fuzzing sent ``top_p: 5e-324`` and a ``temperature`` of 5e-324: both are 0 once in float32,
 so top-p masked every token (a draw from nothing gave token id -1) and the temperature divided the
@@ -32,3 +32,23 @@ def test_vanishing_temperature_or_top_p_samples_the_greedy_tokens(clean_engine: 
     assert results["x"].token_ids == results["g"].token_ids
     assert len(results["x"].token_ids) == 12
     assert results["n"].token_ids == alone
+
+
+def test_top_k_beyond_the_vocabulary_is_off(clean_engine: LLMEngine) -> None:
+    """A top_k of 2**80 overflowed the sampler's int64 tensor and failed the step; any k of at
+    least the vocabulary keeps every token, so the seeded draw equals the one without top_k."""
+    engine = clean_engine
+    prompt = chat_prompt(engine, "Write a short poem.")
+    runs = {name: SamplingParams(max_tokens=10, temperature=1.0, top_k=k, seed=11, ignore_eos=True)
+            for name, k in (("off", 0), ("huge", 2**80))}
+    results = run_to_completion(engine, {0: [(name, prompt, params) for name, params in runs.items()]})
+    assert results["huge"].token_ids == results["off"].token_ids
+
+
+@pytest.mark.parametrize("seed", [2**64, -(2**63) - 1, 2**80])
+def test_seed_outside_a_generators_range_is_refused(seed: int) -> None:
+    """The request is refused when it is made, naming the range, not when the engine seeds it."""
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[-2\*\*63, 2\*\*64 - 1\]"):
+        SamplingParams(seed=seed)
+    assert SamplingParams(seed=2**64 - 1).seed == 2**64 - 1
+    assert SamplingParams(seed=-(2**63)).seed == -(2**63)
