@@ -1,11 +1,14 @@
 """schemathesis against a live server: every operation of /openapi.json, valid and invalid input.
 
 The operations come from the server's own OpenAPI document, so a route added later is fuzzed
-without touching this file. Each operation gets a bounded number of generated requests in each
-mode (schema-valid and schema-violating); no answer may be a 5xx, every error must be in the
-OpenAI error shape, and status codes, content types and bodies must match what the document
-declares. Shrinking is off: a failure is reported as found, and becomes a regression test in
-test_fuzz_regressions.py.
+without touching this file: chat completions, the Responses and Messages APIs, the not_stored
+``GET``/``DELETE /v1/responses/{id}``, ``/v1/parsers``, models, ``/health``, ``/metrics``, and the
+playground page with its files (``GET`` only: the ``HEAD`` twins answer without a body and are
+left out of the document). Each operation gets a bounded number of generated requests in each
+mode (schema-valid and schema-violating); no answer may be a 5xx, every error must be in its
+API's error shape (OpenAI's everywhere, Anthropic's under /v1/messages and only there), and
+status codes, content types and bodies must match what the document declares. Shrinking is off:
+a failure is reported as found, and becomes a regression test in test_fuzz_regressions.py.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from schemathesis.generation import GenerationMode  # noqa: E402
 
 from .conftest import ServerProcess  # noqa: E402
 
-EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 100}
+EXAMPLES = {GenerationMode.POSITIVE: 200, GenerationMode.NEGATIVE: 200}
 # Schema-valid requests the server still refuses with a 400 for reasons a JSON schema cannot say
 # (the prompt does not fit the context, n other than 1, max_tokens over the cap, ...) are fine: the
 # error shape is checked for them like for any other error.
