@@ -31,7 +31,8 @@ _TYPES = {
 }
 _POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-_PARSERS_SCHEMA = {"type": "object", "required": ["object", "reasoning_parser", "tool_call_parser", "plugins", "failures"],
+_PARSERS_SCHEMA = {"type": "object",
+                   "required": ["object", "reasoning_parser", "tool_call_parser", "plugins", "failures"],
                    "properties": {"object": {"const": "list"}, "reasoning_parser": {"type": ["string", "null"]},
                                   "tool_call_parser": {"type": ["string", "null"]},
                                   "plugins": {"type": "array", "items": {"type": "object"}},

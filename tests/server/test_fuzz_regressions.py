@@ -141,7 +141,8 @@ def test_translated_routes_document_their_bodies_and_answers(server: ServerProce
 
 @pytest.mark.parametrize(("path", "model"), [("/v1/responses", "ErrorResponse"),
                                              ("/v1/messages", "AnthropicErrorResponse")])
-@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'{"max_tokens": "8"}'], ids=["empty", "bad-json", "array", "wrong-type"])
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'{"max_tokens": "8"}'],
+                         ids=["empty", "bad-json", "array", "wrong-type"])
 def test_translated_route_errors_are_the_documented_shape(server: ServerProcess, document: dict[str, Any],
                                                           path: str, model: str, body: bytes) -> None:
     """A 400 from /v1/messages is Anthropic's shape (the document said OpenAI's, or nothing)."""
