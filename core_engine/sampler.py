@@ -13,14 +13,16 @@ def _filter_top_k_top_p(scaled: torch.Tensor, top_k: list[int], top_p: list[floa
     sorted_logits, order = scaled.sort(dim=-1, descending=True)
     ranks = torch.arange(vocab, device=scaled.device)[None, :]
     if any(top_k):
-        limits = torch.tensor([k if k > 0 else vocab for k in top_k], device=scaled.device)
+        # k of 0 (off) or at least the vocabulary keeps every token (and a huge k fits the tensor)
+        limits = torch.tensor([k if 0 < k < vocab else vocab for k in top_k], device=scaled.device)
         sorted_logits.masked_fill_(ranks >= limits[:, None], float("-inf"))
     if any(p < 1.0 for p in top_p):
         probs = sorted_logits.softmax(dim=-1)
         mass_before = probs.cumsum(dim=-1) - probs
-        # Keep the smallest prefix whose mass reaches top_p (the most likely token always stays).
+        # Keep the smallest prefix whose mass reaches top_p. The most likely token always stays,
+        # even when top_p rounds to 0 in the logits' dtype (5e-324 does in float32).
         limits_p = torch.tensor(top_p, device=scaled.device, dtype=probs.dtype)
-        sorted_logits.masked_fill_(mass_before >= limits_p[:, None], float("-inf"))
+        sorted_logits.masked_fill_((mass_before >= limits_p[:, None]) & (ranks > 0), float("-inf"))
     return torch.empty_like(scaled).scatter_(1, order, sorted_logits)
 
 
@@ -56,6 +58,9 @@ def sample(logits: torch.Tensor, requests: list[Request], generator: torch.Gener
     rows = logits.index_select(0, index) if len(sampled_rows) < len(requests) else logits
     scale = torch.tensor([temperatures[row] for row in sampled_rows], device=device, dtype=rows.dtype)
     scaled = rows / scale[:, None]
+    # A temperature so small that the scaled logits overflow (or that is 0 in the logits' dtype) is
+    # sampled as its limit, the greedy choice: such a row has no distribution to draw from.
+    overflowed = (torch.isnan(scaled) | torch.isposinf(scaled)).any(dim=-1) | torch.isneginf(scaled).all(dim=-1)
     top_k = [params[row].top_k for row in sampled_rows]
     top_p = [params[row].top_p for row in sampled_rows]
     if any(top_k) or any(p < 1.0 for p in top_p):
@@ -67,4 +72,6 @@ def sample(logits: torch.Tensor, requests: list[Request], generator: torch.Gener
         if own is not None:
             uniforms[slot] = torch.rand(1, generator=own, device=device)[0]
     picks = sample_from_probs(probs, uniforms)
+    if bool(overflowed.any()):
+        picks = torch.where(overflowed, greedy.index_select(0, index), picks)
     return greedy.index_copy_(0, index, picks).tolist()

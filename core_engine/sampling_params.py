@@ -61,6 +61,10 @@ class GuidedDecodingParams:
         return self.json_schema if isinstance(self.json_schema, str) else json.dumps(self.json_schema)
 
 
+# the seeds a torch.Generator takes
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+
+
 @dataclass(slots=True)
 class SamplingParams:
     """How one request samples and when it stops.
@@ -94,8 +98,8 @@ class SamplingParams:
         self.top_p = float(self.top_p)
         if not _is_int(self.top_k) or self.top_k < 0:
             raise ValueError(f"top_k must be an integer >= 0 (0 = off), got {self.top_k!r}")
-        if self.seed is not None and not _is_int(self.seed):
-            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
+        if self.seed is not None and (not _is_int(self.seed) or not SEED_MIN <= self.seed <= SEED_MAX):
+            raise ValueError(f"seed must be an integer in [-2**63, 2**64 - 1] or None, got {self.seed!r}")
         if isinstance(self.stop, str):
             self.stop = [self.stop]
         if self.stop is not None:

@@ -27,14 +27,17 @@ from .chat import ChatRunner
 from .config import ServerConfig
 from .errors import ApiError, api_error_handler, error_response, unexpected_error_response, validation_error
 from .guard import BodyTooLarge, GuardMiddleware, too_large
-from .messages import MessagesApi
+from .messages import EVENT_SCHEMA as MESSAGE_EVENT
+from .messages import MESSAGE_SCHEMA, MessagesApi
+from .messages_protocol import MessagesRequest
 from .metrics import CONTENT_TYPE, MeteredEngine, MetricsMiddleware, ServerMetrics
-from .openapi import ApiDocs
+from .openapi import AnthropicErrorResponse, ApiDocs, event_stream
 from .planning import ChatPlan, EngineLike, plan_chat
 from .playground import add_playground
 from .protocol import ServerChatRequest
-from .responses import ResponsesApi
-from .responses_protocol import not_stored
+from .responses import EVENT_SCHEMA as RESPONSE_EVENT
+from .responses import RESPONSE_SCHEMA, ResponsesApi
+from .responses_protocol import ResponsesRequest, not_stored
 from .shutdown import DrainableEngine, Lifecycle, LifecycleMiddleware
 from .streaming import EventStreamResponse
 from .translation import TranslatedApi, renamed, renaming
@@ -42,10 +45,9 @@ from .translation import TranslatedApi, renamed, renaming
 __all__ = ["create_app"]
 
 _JSON = "application/json"
-# one server-sent event: its data is a chat.completion.chunk as JSON, or [DONE]
-_SSE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
-              "required": ["data"]}
 _CHAT_EXAMPLE = {"messages": [{"role": "user", "content": "What is 2 + 3?"}], "max_tokens": 8}
+_RESPONSES_EXAMPLE = {"input": "What is 2 + 3?", "max_output_tokens": 8}
+_MESSAGES_EXAMPLE = {"max_tokens": 8, "messages": [{"role": "user", "content": "What is 2 + 3?"}]}
 
 
 def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAPI:
@@ -111,7 +113,7 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
               responses={200: {"description": "A chat.completion object, or chat.completion.chunk events with "
                                               "\"stream\": true",
                                "content": {"application/json": {"schema": {"type": "object"}},
-                                           "text/event-stream": {"schema": _SSE_EVENT}}},
+                                           "text/event-stream": {"schema": event_stream(named=False)}}},
                          **docs.errors(400, 401, 404, 413, 503)})
     async def chat_completions(request: Request) -> Any:
         body = await _read_body(request, config.max_request_bytes)
@@ -127,16 +129,38 @@ def create_app(engine: EngineLike, config: ServerConfig | None = None) -> FastAP
     def plan_translated(request: ServerChatRequest) -> ChatPlan:
         return plan_chat(request, engine, config, served_name, make_tool_parser, mode_probe)
 
-    for path, api in (("/v1/responses", ResponsesApi()), ("/v1/messages", MessagesApi())):
-        app.add_api_route(path, _translated_route(api, runner, plan_translated, config.max_request_bytes),
-                          methods=["POST"])
+    statuses = (400, 401, 404, 413, 503)
+    app.add_api_route("/v1/responses", _translated_route(ResponsesApi(), runner, plan_translated,
+                                                         config.max_request_bytes),
+                      methods=["POST"], openapi_extra=docs.body(ResponsesRequest, _RESPONSES_EXAMPLE),
+                      responses={200: _generated("A response object, or its server-sent events (named by their "
+                                                 "type) with \"stream\": true", RESPONSE_SCHEMA,
+                                                 event_stream(RESPONSE_EVENT, named=True)),
+                                 **docs.errors(*statuses)})
+    app.add_api_route("/v1/messages", _translated_route(MessagesApi(), runner, plan_translated,
+                                                        config.max_request_bytes),
+                      methods=["POST"], openapi_extra=docs.body(MessagesRequest, _MESSAGES_EXAMPLE),
+                      responses={200: _generated("A message object, or its server-sent events (named by their "
+                                                 "type) with \"stream\": true", MESSAGE_SCHEMA,
+                                                 event_stream(MESSAGE_EVENT, named=True)),
+                                 **docs.errors(*statuses, model=AnthropicErrorResponse)})
 
-    @app.get("/v1/responses/{response_id}")
-    @app.delete("/v1/responses/{response_id}")
+    # responses are never stored, so these answer 404 for every id
+    not_stored_docs = docs.errors(401, 404, described={404: "Always (code not_stored): this server does not "
+                                                            "store responses."})
+
+    @app.get("/v1/responses/{response_id}", status_code=404, responses=not_stored_docs)
+    @app.delete("/v1/responses/{response_id}", status_code=404, responses=not_stored_docs)
     async def stored_response(response_id: str) -> Any:
         raise not_stored(response_id)
 
     return app
+
+
+def _generated(description: str, json_schema: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """The documented 200 of a generating route: one JSON object, or a stream of events."""
+    return {"description": description,
+            "content": {_JSON: {"schema": json_schema}, "text/event-stream": {"schema": event}}}
 
 
 def _translated_route(api: TranslatedApi, runner: ChatRunner, plan: Callable[[ServerChatRequest], ChatPlan],

@@ -25,9 +25,35 @@ from .protocol import ServerChatRequest
 from .thinking_signature import ThinkingSigner
 from .translation import close_steps, encode_events, pieces_of
 
-__all__ = ["ContentBlocks", "MessageCall", "MessagesApi", "complete_message", "stream_message"]
+__all__ = ["ContentBlocks", "EVENT_SCHEMA", "MESSAGE_SCHEMA", "MessageCall", "MessagesApi", "complete_message",
+           "stream_message"]
 
 log = logging.getLogger("core_engine.server")
+
+_TOKENS = {"type": "integer", "minimum": 0}
+# the documented shape of a ``message`` object (the OpenAPI document's 200 for /v1/messages)
+MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"const": "message"},
+        "role": {"const": "assistant"},
+        "model": {"type": "string"},
+        "content": {"type": "array", "items": {
+            "type": "object", "required": ["type"],
+            "properties": {"type": {"enum": ["thinking", "text", "tool_use"]}}}},
+        "stop_reason": {"enum": ["end_turn", "max_tokens", "stop_sequence", "tool_use"]},
+        "stop_sequence": {"type": ["string", "null"]},
+        "usage": {"type": "object", "required": ["input_tokens", "output_tokens"],
+                  "properties": {"input_tokens": _TOKENS, "output_tokens": _TOKENS}},
+    },
+}
+# the data of each server-sent event; the event's name is its type
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type"],
+    "properties": {"type": {"enum": ["message_start", "ping", "content_block_start", "content_block_delta",
+                                     "content_block_stop", "message_delta", "message_stop", "error"]}}}
 
 
 @dataclass(slots=True)

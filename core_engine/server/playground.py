@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from .config import ServerConfig
 from .errors import ApiError
+from .openapi import ApiDocs
 
 __all__ = ["ASSET_PREFIX", "add_playground", "parsers_listing"]
 
@@ -30,6 +31,12 @@ _TYPES = {
 }
 _POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+_PARSERS_SCHEMA = {"type": "object",
+                   "required": ["object", "reasoning_parser", "tool_call_parser", "plugins", "failures"],
+                   "properties": {"object": {"const": "list"}, "reasoning_parser": {"type": ["string", "null"]},
+                                  "tool_call_parser": {"type": ["string", "null"]},
+                                  "plugins": {"type": "array", "items": {"type": "object"}},
+                                  "failures": {"type": "array", "items": {"type": "object"}}}}
 _HEADERS = {"content-security-policy": _POLICY, "x-content-type-options": "nosniff",
             "cache-control": "no-cache"}
 
@@ -59,21 +66,33 @@ def add_playground(app: FastAPI, config: ServerConfig) -> None:
     """Route ``/``, the page's assets under ``/playground/`` and ``GET /v1/parsers``."""
     assets = _load_assets()
     listing = parsers_listing(config)   # the plugins are fixed once the server has started
+    files = sorted(name for name in assets if name != "index.html")
+    asset_types = sorted({assets[name][1] for name in files})
 
     def asset(name: str) -> Response:
         body, media_type = assets[name]
         return Response(body, media_type=media_type, headers=_HEADERS)
 
-    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    # HEAD answers like GET without the body; only GET is in the OpenAPI document
+    @app.get("/", responses={200: {"description": "The playground page.",
+                                   "content": {"text/html": {"schema": {"type": "string"}}}}})
+    @app.head("/", include_in_schema=False)
     async def page() -> Response:
         return asset("index.html")
 
-    @app.api_route(ASSET_PREFIX + "{name}", methods=["GET", "HEAD"], include_in_schema=False)
+    @app.get(ASSET_PREFIX + "{name}",
+             responses={200: {"description": "One of the page's files: " + ", ".join(files) + ".",
+                              "content": {kind.split(";")[0]: {"schema": {"type": "string"}} for kind in asset_types}},
+                        **ApiDocs.errors(404, described={404: "The page has no file of that name."})})
+    @app.head(ASSET_PREFIX + "{name}", include_in_schema=False)
     async def static_file(name: str) -> Response:
         if name not in assets or name == "index.html":
             raise ApiError(404, f"The playground has no file {name!r}.", code="not_found")
         return asset(name)
 
-    @app.get("/v1/parsers")
+    @app.get("/v1/parsers", responses={200: {"description": "The parsers this server uses, and every installed "
+                                                            "parser, reasoner and tool parser.",
+                                             "content": {"application/json": {"schema": _PARSERS_SCHEMA}}},
+                                       **ApiDocs.errors(401)})
     async def list_parsers() -> Response:
         return JSONResponse(listing)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from reasoning_plugins.protocol import ChatCompletionRequest
 
+from ..sampling_params import SEED_MIN, SEED_MAX
+
 __all__ = [
     "ChatMessage",
     "JsonSchemaFormat",
@@ -133,7 +135,7 @@ class ServerChatRequest(ChatCompletionRequest):
     temperature: float | None = Field(default=None, ge=0.0, le=100.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     top_k: int | None = Field(default=None, ge=-1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stop: str | list[str] | None = None
     n: int | None = Field(default=1, json_schema_extra={"anyOf": [{"const": 1}, {"type": "null"}]})
     tools: list[ToolDefinition] | None = None  # type: ignore[assignment]

@@ -24,9 +24,34 @@ from .protocol import ServerChatRequest
 from .responses_protocol import CHAT_NAMES, ResponsesRequest, to_chat_request
 from .translation import close_steps, encode_events, pieces_of
 
-__all__ = ["OutputItems", "ResponseCall", "ResponsesApi", "complete_response", "stream_response"]
+__all__ = ["EVENT_SCHEMA", "OutputItems", "RESPONSE_SCHEMA", "ResponseCall", "ResponsesApi", "complete_response",
+           "stream_response"]
 
 log = logging.getLogger("core_engine.server")
+
+_TOKENS = {"type": "integer", "minimum": 0}
+# the documented shape of a ``response`` object (the OpenAPI document's 200 for /v1/responses)
+RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "object", "created_at", "status", "model", "output", "usage"],
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"const": "response"},
+        "created_at": {"type": "integer"},
+        "status": {"enum": ["completed", "incomplete", "in_progress", "failed"]},
+        "model": {"type": "string"},
+        "output": {"type": "array", "items": {
+            "type": "object", "required": ["id", "type", "status"],
+            "properties": {"id": {"type": "string"}, "type": {"enum": ["reasoning", "message", "function_call"]},
+                           "status": {"enum": ["completed", "incomplete", "in_progress"]}}}},
+        "usage": {"type": ["object", "null"], "required": ["input_tokens", "output_tokens", "total_tokens"],
+                  "properties": {"input_tokens": _TOKENS, "output_tokens": _TOKENS, "total_tokens": _TOKENS}},
+    },
+}
+# the data of each server-sent event; the event's name is its type
+EVENT_SCHEMA: dict[str, Any] = {"type": "object", "required": ["type", "sequence_number"],
+                                "properties": {"type": {"type": "string", "pattern": "^response\\."},
+                                               "sequence_number": {"type": "integer", "minimum": 0}}}
 
 
 @dataclass(slots=True)

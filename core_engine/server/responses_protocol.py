@@ -208,8 +208,7 @@ def _messages(request: ResponsesRequest) -> list[dict[str, Any]]:
             messages.append({"role": "tool", "tool_call_id": _string(item, "call_id", where),
                              "content": _text(item.get("output"), f"{where}.output")})
         elif kind == "reasoning":
-            parts = item.get("content") or []
-            reasoning.extend(p.get("text", "") for p in parts if isinstance(p, dict))
+            reasoning.extend(_reasoning_texts(item.get("content"), f"{where}.content"))
         elif kind == "item_reference":
             raise invalid(where, f"{where} is an item reference, but {_NOT_STORED}.", code="not_stored")
         else:
@@ -247,6 +246,22 @@ def _text(content: Any, where: str) -> str:
                                            "reads text only; send input_text parts or a string.",
                           code="unsupported_content")
     return "".join(texts)
+
+
+def _reasoning_texts(content: Any, where: str) -> list[str]:
+    """The texts of a reasoning item's ``content`` (absent or null: none)."""
+    if content is None:
+        return []
+    if not isinstance(content, list):
+        raise invalid(where, f"{where} must be a list of reasoning_text parts, got {json.dumps(content)[:80]}.")
+    texts = []
+    for j, part in enumerate(content):
+        text = part.get("text") if isinstance(part, dict) else None
+        if not isinstance(text, str):
+            raise invalid(f"{where}[{j}]", f"{where}[{j}] must be a part with a string 'text' "
+                                           '({"type": "reasoning_text", "text": ...}).')
+        texts.append(text)
+    return texts
 
 
 def _string(item: dict[str, Any], key: str, where: str) -> str:

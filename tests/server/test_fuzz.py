@@ -1,11 +1,14 @@
 """schemathesis against a live server: every operation of /openapi.json, valid and invalid input.
 
 The operations come from the server's own OpenAPI document, so a route added later is fuzzed
-without touching this file. Each operation gets a bounded number of generated requests in each
-mode (schema-valid and schema-violating); no answer may be a 5xx, every error must be in the
-OpenAI error shape, and status codes, content types and bodies must match what the document
-declares. Shrinking is off: a failure is reported as found, and becomes a regression test in
-test_fuzz_regressions.py.
+without touching this file: chat completions, the Responses and Messages APIs, the not_stored
+``GET``/``DELETE /v1/responses/{id}``, ``/v1/parsers``, models, ``/health``, ``/metrics``, and the
+playground page with its files (``GET`` only: the ``HEAD`` twins answer without a body and are
+left out of the document). Each operation gets a bounded number of generated requests in each
+mode (schema-valid and schema-violating); no answer may be a 5xx, every error must be in its
+API's error shape (OpenAI's everywhere, Anthropic's under /v1/messages and only there), and
+status codes, content types and bodies must match what the document declares. Shrinking is off:
+a failure is reported as found, and becomes a regression test in test_fuzz_regressions.py.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from schemathesis.generation import GenerationMode  # noqa: E402
 
 from .conftest import ServerProcess  # noqa: E402
 
-EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 100}
+EXAMPLES = {GenerationMode.POSITIVE: 200, GenerationMode.NEGATIVE: 200}
 # Schema-valid requests the server still refuses with a 400 for reasons a JSON schema cannot say
 # (the prompt does not fit the context, n other than 1, max_tokens over the cap, ...) are fine: the
 # error shape is checked for them like for any other error.
@@ -46,15 +49,20 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 
 def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Every 4xx/5xx from an API route is ``{"error": {"message", "type", "param", "code"}}``."""
+    """Every 4xx/5xx is ``{"error": {"message", "type", "param", "code"}}``, but under /v1/messages,
+    where it is Anthropic's ``{"type": "error", "error": {"type", "message"}}``."""
     if response.status_code < 400 or case.path == "/health":
         return None
     body = json.loads(response.content)
     error = body.get("error") if isinstance(body, dict) else None
     assert isinstance(error, dict), f"{response.status_code} without an 'error' object: {body!r}"
     assert isinstance(error.get("message"), str) and error["message"], body
-    assert isinstance(error.get("type"), str), body
-    assert "param" in error and "code" in error, body
+    assert isinstance(error.get("type"), str) and error["type"], body
+    if case.path == "/v1/messages" or case.path.startswith("/v1/messages/"):
+        assert body["type"] == "error" and set(body) == {"type", "error"}, body
+        assert set(error) == {"type", "message"}, body
+    else:
+        assert set(body) == {"error"} and set(error) == {"message", "type", "param", "code"}, body
     return None
 
 
@@ -63,7 +71,9 @@ def test_every_operation_survives_fuzzing(fuzz_server: ServerProcess) -> None:
     schema = schemathesis.openapi.from_url(fuzz_server.root + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = {op.label for op in operations}
-    assert {"POST /v1/chat/completions", "GET /v1/models", "GET /metrics", "GET /health"} <= labels
+    assert {"POST /v1/chat/completions", "POST /v1/responses", "POST /v1/messages", "GET /v1/responses/{response_id}",
+            "DELETE /v1/responses/{response_id}", "GET /v1/parsers", "GET /", "GET /playground/{name}",
+            "GET /v1/models", "GET /metrics", "GET /health"} <= labels
     findings: list[str] = []
     for operation in operations:
         for mode, budget in EXAMPLES.items():
