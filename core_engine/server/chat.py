@@ -27,6 +27,7 @@ from .assembly import Piece, StreamSplitter, Whole, merge_pieces, split_whole
 from .config import ServerConfig
 from .errors import ApiError
 from .planning import ChatPlan, EngineLike
+from .shutdown import ServerShuttingDown
 from .streaming import DONE, ChunkEncoder, error_event, usage_dict
 
 __all__ = ["ChatRunner", "Step"]
@@ -268,6 +269,8 @@ def _api_error(exc: Exception) -> ApiError:
         return ApiError(400, str(exc))
     if isinstance(exc, RequestFailedError):
         return ApiError(500, str(exc), type="server_error", code="request_failed")
+    if isinstance(exc, ServerShuttingDown):
+        return ApiError(503, str(exc), type="server_error", code="server_shutting_down")
     if isinstance(exc, EngineStoppedError):
         return ApiError(503, f"the engine cannot serve requests: {exc}", type="server_error", code="engine_stopped")
     log.exception("unexpected error while generating", exc_info=exc)

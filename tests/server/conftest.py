@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -108,8 +109,8 @@ class ServerProcess:
         return httpx.get(self.root + "/health", timeout=10).json()
 
     def client(self, **kwargs: object) -> OpenAI:
-        return OpenAI(base_url=self.base_url, api_key=str(kwargs.pop("api_key", "EMPTY")), max_retries=0,
-                      timeout=120, **kwargs)  # type: ignore[arg-type]
+        return track(OpenAI(base_url=self.base_url, api_key=str(kwargs.pop("api_key", "EMPTY")), max_retries=0,
+                            timeout=120, **kwargs))  # type: ignore[arg-type]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -119,6 +120,33 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+# Clients the tests open. Each is closed when the test that opened it ends (those of session and
+# module fixtures when the session ends), so no connection is left for the garbage collector: an
+# unclosed socket is a ResourceWarning, an error in this suite, raised in whichever test runs then.
+_CLIENTS: list[Any] = []
+
+
+def track(client: Any) -> Any:
+    """Register an ``openai`` or ``anthropic`` client to be closed at the end of the current test."""
+    _CLIENTS.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients_of_the_test() -> Iterator[None]:
+    opened = len(_CLIENTS)
+    yield
+    while len(_CLIENTS) > opened:
+        _CLIENTS.pop().close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_remaining_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
 
 
 @contextmanager

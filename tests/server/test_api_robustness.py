@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from .conftest import ServerProcess
+from .conftest import ServerProcess, track
 from .test_robustness import wait_until_idle
 
 LONG = {"temperature": 0, "ignore_eos": True, "chat_template_kwargs": {"enable_thinking": False}, "stream": True}
@@ -59,7 +59,7 @@ def test_engine_death_mid_stream_in_each_api_shape(tmp_path: Path) -> None:
                           if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
         responses = server.client().responses.create(model="m", input="What is 2 + 3?", stream=True,
                                                      max_output_tokens=1500, extra_body={"ignore_eos": True})
-        claude = anthropic.Anthropic(base_url=server.root, api_key="EMPTY", max_retries=0, timeout=60)
+        claude = track(anthropic.Anthropic(base_url=server.root, api_key="EMPTY", max_retries=0, timeout=60))
         messages = claude.messages.create(model="m", max_tokens=1500, stream=True, extra_body={"ignore_eos": True},
                                           messages=[{"role": "user", "content": "What is 2 + 3?"}])
         responses_events, message_events = iter(responses), iter(messages)

@@ -11,7 +11,7 @@ import pytest
 from anthropic import Anthropic
 from anthropic.types import TextBlock, ThinkingBlock, ToolUseBlock
 
-from .conftest import API_KEY, ServerProcess
+from .conftest import API_KEY, ServerProcess, track
 
 QUESTION = [{"role": "user", "content": "What is 2 + 3?"}]
 PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
@@ -24,7 +24,7 @@ WEATHER = {"name": "get_weather", "description": "Get the current weather in a g
 
 
 def anthropic_client(server: ServerProcess, api_key: str = "EMPTY") -> Anthropic:
-    return Anthropic(base_url=server.root, api_key=api_key, max_retries=0, timeout=120)
+    return track(Anthropic(base_url=server.root, api_key=api_key, max_retries=0, timeout=120))
 
 
 @pytest.fixture(scope="module")
