@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._format import ReasoningFormat
 from ._host import PluginHost, PluginInfo, current_host, reload_plugins
-from ._modes import Mode
+from ._modes import Mode, request_field
 from ._parser import Capability, DeclarativeParser, ReasoningParser
 from ._reasoner import DeclarativeReasoner, Reasoner, ReasoningTracker
 from ._scanner import ReasoningStream
@@ -68,5 +68,6 @@ __all__ = [
     "list_tool_parsers",
     "parser_from_response_template",
     "reload_plugins",
+    "request_field",
     "response_template_from_format",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from reasoning_plugins import DeclarativeParser, Mode, ReasoningFormat, ReasoningStream
+from reasoning_plugins import DeclarativeParser, Mode, ReasoningFormat, ReasoningStream, request_field
 
 
 def _k2_horizon(start: str, end: str) -> ReasoningFormat:
@@ -28,23 +28,12 @@ K2_HORIZON = {
 }
 
 
-def _field(request: Any, name: str) -> Any:
-    if request is None:
-        return None
-    if isinstance(request, dict):
-        return request.get(name)
-    value = getattr(request, name, None)
-    if value is None:
-        value = (getattr(request, "model_extra", None) or {}).get(name)
-    return value
-
-
 def effort_of(request: Any, efforts: dict[str, ReasoningFormat], default: str) -> str:
     """The request's reasoning effort among ``efforts`` (ValueError for an unknown one)."""
-    kwargs = _field(request, "chat_template_kwargs")
+    kwargs = request_field(request, "chat_template_kwargs")
     effort = kwargs.get("reasoning_effort") if isinstance(kwargs, dict) else None
     if effort is None:
-        effort = _field(request, "reasoning_effort")
+        effort = request_field(request, "reasoning_effort")
     if effort is None:
         return default
     if not isinstance(effort, str) or effort.strip().lower() not in efforts:
