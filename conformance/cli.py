@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tokenizer",
         metavar="NAME|PATH",
-        help=f"tokenizer for token-level checks: {', '.join(TOKENIZER_NAMES)} or a local tokenizer "
-        "directory (default: the model family's, else qwen)",
+        help=f"tokenizer for token-level checks: {', '.join(TOKENIZER_NAMES)}, "
+        "'qwen+MARKER MARKER ...' (qwen plus those added tokens) or a local tokenizer directory "
+        "(default: the model family's, else qwen)",
     )
     parser.add_argument(
         "--examples", type=int, default=DEFAULT_EXAMPLES, metavar="N",

