@@ -138,6 +138,8 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
         for on in (False, True):
             if switch == "thinking_mode":
                 kwargs = {"options": {"thinking_mode": "open" if on else "close"}}
+            elif switch == "reasoning_effort":
+                kwargs = {"reasoning_effort": "high" if on else "none"}
             else:
                 kwargs = {switch: on}
             ctx = Context(f"{switch}={on}", request=_request(chat_template_kwargs=kwargs))

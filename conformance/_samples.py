@@ -185,6 +185,7 @@ def _switch_request(on: bool) -> ChatCompletionRequest:
             "enable_thinking": on,
             "thinking": on,
             "options": {"thinking_mode": "open" if on else "close"},
+            "reasoning_effort": "high" if on else "none",
         }
     )
 

@@ -331,7 +331,9 @@ def choose_parser(tokenizer: Any) -> AutoChoice:
             "response_template to tokenizer_config.json (`reasoning-plugins export NAME`)"
         )
     candidates = _installed()
-    known_switches = {s for c in candidates for s in c.fmt.switches}
+    # a template that reads reasoning_effort may use it as a level (gpt-oss, K2-Horizon), not as
+    # an on/off switch: it excludes no candidate
+    known_switches = {s for c in candidates for s in c.fmt.switches} - {"reasoning_effort"}
     switches = _template_switches(template, known_switches)
     prompt = _generation_prompt(tokenizer)
     start_markers = {c.fmt.start for c in candidates if c.fmt.start}

@@ -33,7 +33,8 @@ class ReasoningFormat:
     start_in_output: the model may write ``start`` itself (hybrid models) instead of the
         template prefilling it; when thinking is on, a written start marker is removed.
     default_mode: where output begins when neither the prompt nor the request decides.
-    switches: request switches honoured: ``enable_thinking``, ``thinking``, ``thinking_mode``.
+    switches: request switches honoured: ``enable_thinking``, ``thinking``, ``thinking_mode``,
+        ``reasoning_effort`` (off at ``none`` or ``no_think``, on at any other level).
     implicit_ends: markers that end reasoning without ``end`` and stay in the content
         (a tool-call opener).
     content_wrapper: (open, close) markers wrapped around the content and removed from it.

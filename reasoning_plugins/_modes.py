@@ -86,12 +86,19 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
+# reasoning_effort levels that turn thinking off: OpenAI's "none", and "no_think" as Hunyuan's
+# chat templates name it. Every other level thinks.
+EFFORT_OFF = frozenset({"none", "no_think"})
+
+
 def thinking_switch(request: Any, switches: Sequence[str]) -> bool | None:
     """The request's thinking on/off switch among ``switches``, or None when it sets none.
 
     Switch names: ``enable_thinking`` and ``thinking`` (``chat_template_kwargs``, or top level),
     ``thinking_mode`` (``chat_template_kwargs.options.thinking_mode``: "open"/"close", as ERNIE
-    reads it, else ``chat_template_kwargs.thinking_mode``: "enabled"/"disabled", as MiniMax M3).
+    reads it, else ``chat_template_kwargs.thinking_mode``: "enabled"/"disabled", as MiniMax M3),
+    ``reasoning_effort`` (``chat_template_kwargs``, or top level: off at a level of
+    :data:`EFFORT_OFF`, on at any other level).
     """
     if request is None or not switches:
         return None
@@ -104,6 +111,12 @@ def thinking_switch(request: Any, switches: Sequence[str]) -> bool | None:
             raw = options.get("thinking_mode") if isinstance(options, dict) else None
             if raw is None:
                 raw = kwargs.get("thinking_mode")
+        elif switch == "reasoning_effort":
+            raw = kwargs.get(switch)
+            level = raw if raw is not None else request_field(request, switch)
+            if isinstance(level, str) and level.strip():
+                return level.strip().lower() not in EFFORT_OFF
+            continue
         else:
             raw = kwargs.get(switch, request_field(request, switch))
         if raw is not None:

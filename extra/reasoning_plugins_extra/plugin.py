@@ -7,6 +7,7 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
+from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -83,6 +84,12 @@ OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
 }
+# Reasoners of their own, registered with the parser of the same name and its aliases.
+OWN_REASONERS: dict = {}
+
+# Hunyuan HY v3 / v4: markers spelled with the tokenizer's suffix (SGLang's `hunyuan` is Hy3's).
+OWN_PARSERS.update({"hy-v3": (HyV3ReasoningParser, ("hunyuan",)), "hy-v4": (HyV4ReasoningParser, ())})
+OWN_REASONERS.update({"hy-v3": HyV3Reasoner, "hy-v4": HyV4Reasoner})
 
 
 @hookimpl
@@ -97,3 +104,5 @@ def register_reasoning_parsers(register):
 def register_reasoners(register):
     for name, reasoner in REASONERS.items():
         register(name, reasoner, aliases=FAMILIES[name][1])
+    for name, reasoner in OWN_REASONERS.items():
+        register(name, reasoner, aliases=OWN_PARSERS[name][1])
