@@ -346,3 +346,38 @@ def test_reasoner_classes_resolve_per_tokenizer():
     reasoner = HyV3Reasoner.from_tokenizer(tokenizer)
     assert isinstance(reasoner, HyV3Reasoner)
     assert reasoner.end_token_id == tokenizer.convert_tokens_to_ids("</think:6124c78e>")
+
+
+# -- auto -------------------------------------------------------------------------------------
+
+
+def _hy_template(suffix: str, default_effort: str) -> str:
+    """A chat template in the Hy layout: the effort in the system turn, the tool-call markup in the
+    tool instructions, the generation prompt opening (or closing) the think block."""
+    s = suffix
+    return (
+        "{%- set effort = reasoning_effort if reasoning_effort else '" + default_effort + "' -%}"
+        "<｜hy_begin_of_sentence" + s + "｜>"
+        "{%- if tools %}# Tools\nFor function call returns, you should first print <tool_calls" + s + ">\n"
+        "<tool_call" + s + ">{function-name}<tool_sep" + s + ">...</tool_call" + s + ">\n"
+        "At the end of function call returns, you should print </tool_calls" + s + ">{%- endif %}"
+        "<｜reasoning_mode" + s + "｜>reasoning_effort:{{ effort }}"
+        "{%- for m in messages %}<｜hy_User" + s + "｜>{{ m.content }}{%- endfor %}"
+        "{%- if add_generation_prompt %}<｜hy_Assistant" + s + "｜>"
+        "{%- if effort == 'no_think' %}<think" + s + "></think" + s + ">{%- else %}<think" + s + ">{%- endif %}"
+        "{%- endif %}"
+    )
+
+
+@pytest.mark.parametrize(("name", "parser_cls", "suffix", "default"), FAMILIES)
+def test_auto_names_the_family_from_its_chat_template(name, parser_cls, suffix, default):
+    """--reasoning-parser auto on a Hy template: the released spelling names the family."""
+    import copy
+
+    from reasoning_plugins import choose_parser
+
+    tokenizer = copy.deepcopy(_tokenizer(parser_cls))
+    tokenizer.chat_template = _hy_template(suffix, "no_think" if default == "content" else "high")
+    choice = choose_parser(tokenizer)
+    assert choice.name == name
+    assert f"<tool_calls{suffix}> in the template" in choice.reason
