@@ -88,7 +88,9 @@ def _read_suffix(tokenizer: Any, family: str) -> str:
         )
     found = set()
     for token in vocab:
-        match = _THINK_TOKEN.fullmatch(token) if isinstance(token, str) else None
+        if not isinstance(token, str) or not token.startswith("<think"):
+            continue
+        match = _THINK_TOKEN.fullmatch(token)
         if match is not None and f"</think{match.group(1) or ''}>" in vocab:
             found.add(match.group(1) or "")
     suffixed = sorted(s for s in found if s)
