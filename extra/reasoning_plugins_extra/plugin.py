@@ -7,6 +7,7 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
+from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -41,6 +42,9 @@ FAMILIES.update({
     "gigachat35": (formats.GIGACHAT35, ()),
     "plamo3": (formats.PLAMO3, ()),
     "iquest-q1": (formats.IQUEST_Q1, ()),
+})
+FAMILIES.update({
+    "step5": (STEP5, ()),
 })
 
 
@@ -83,6 +87,13 @@ OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
 }
+OWN_PARSERS.update({
+    "kimi-k3": (KimiK3Parser, ()),
+})
+# Reasoners of their own: markers that are token-id sequences, not single tokens.
+OWN_REASONERS = {
+    "kimi-k3": (KimiK3Reasoner, ()),
+}
 
 
 @hookimpl
@@ -97,3 +108,5 @@ def register_reasoning_parsers(register):
 def register_reasoners(register):
     for name, reasoner in REASONERS.items():
         register(name, reasoner, aliases=FAMILIES[name][1])
+    for name, (reasoner, aliases) in OWN_REASONERS.items():
+        register(name, reasoner, aliases=aliases)
