@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from reasoning_plugins import (
     Capability,
     DeclarativeParser,
+    MissingMarkerError,
     Mode,
     Reasoner,
     ReasoningFormat,
@@ -75,11 +76,8 @@ class _K3Scan(DeclarativeParser):
     format = _KIMI_K3_SCAN
 
 
-class _Wrap(enum.Enum):
-    START = 0  # content has not begun: it may open with the response wrapper
-    WRAPPED = 1  # inside the response wrapper
-    AFTER = 2  # right after the wrapper's close: the message close may follow
-    PLAIN = 3  # verbatim from here on
+# markup removed from the content up to a tools channel, which the tool-call parser reads verbatim
+_CONTENT_MARKUP = (RESPONSE_OPEN, RESPONSE_CLOSE, MESSAGE_CLOSE)
 
 
 def _partial_suffix(text: str, start: int, marker: str) -> int:
@@ -91,14 +89,15 @@ def _partial_suffix(text: str, start: int, marker: str) -> int:
 
 
 class KimiK3Stream:
-    """One request's Kimi K3 output: the scanner splits reasoning from content, then the response
-    wrapper that opens the content (and the message close after it) are removed."""
+    """One request's Kimi K3 output: the scanner splits reasoning from content, then the content
+    loses its response wrapper and message close, up to a tools channel (kept verbatim from its
+    opener on, as SGLang hands it to the tool-call parser)."""
 
-    __slots__ = ("_inner", "_state", "_held")
+    __slots__ = ("_inner", "_raw", "_held")
 
     def __init__(self, inner: Any, mode: Mode) -> None:
         self._inner = inner
-        self._state = {Mode.RESPONSE: _Wrap.WRAPPED, Mode.TOOL_CALL: _Wrap.PLAIN}.get(mode, _Wrap.START)
+        self._raw = mode is Mode.TOOL_CALL  # inside a tools channel: verbatim
         self._held = ""
 
     @property
@@ -122,42 +121,33 @@ class KimiK3Stream:
     def _out(self, delta: ReasoningDelta | None, final: bool) -> ReasoningDelta | None:
         reasoning = delta.reasoning_content if delta is not None else None
         text = delta.content if delta is not None else None
-        content = self._unwrap(text or "", final) if text or final or self._held else ""
+        content = self._clean(text or "", final) if text or self._held else ""
         if reasoning or content:
             return ReasoningDelta(reasoning or None, content or None)
         return None
 
-    def _unwrap(self, text: str, final: bool) -> str:
+    def _clean(self, text: str, final: bool) -> str:
+        if self._raw or (not self._held and "<" not in text):
+            return text
         buf = self._held + text if self._held else text
         self._held = ""
         out: list[str] = []
         i = 0
         while True:
-            state = self._state
-            if state is _Wrap.PLAIN:
-                out.append(buf[i:])
-                break
-            if state is _Wrap.WRAPPED:
-                at = buf.find(RESPONSE_CLOSE, i)
-                if at >= 0:
-                    out.append(buf[i:at])
-                    i = at + len(RESPONSE_CLOSE)
-                    self._state = _Wrap.AFTER
-                    continue
-                keep = 0 if final else _partial_suffix(buf, i, RESPONSE_CLOSE)
+            found = [(buf.find(m, i), m) for m in (*_CONTENT_MARKUP, TOOLS_OPEN)]
+            found = [(at, m) for at, m in found if at >= 0]
+            if not found:
+                keep = 0 if final else max(_partial_suffix(buf, i, m) for m in (*_CONTENT_MARKUP, TOOLS_OPEN))
                 out.append(buf[i : len(buf) - keep])
                 self._held = buf[len(buf) - keep :]
-                break
-            marker = RESPONSE_OPEN if state is _Wrap.START else MESSAGE_CLOSE
-            if buf.startswith(marker, i):
-                i += len(marker)
-                self._state = _Wrap.WRAPPED if state is _Wrap.START else _Wrap.PLAIN
-                continue
-            if not final and marker.startswith(buf[i:]):
-                self._held = buf[i:]  # may still become the marker
-                break
-            self._state = _Wrap.PLAIN
-        return "".join(out)
+                return "".join(out)
+            at, marker = min(found)
+            out.append(buf[i:at])
+            if marker == TOOLS_OPEN:
+                self._raw = True
+                out.append(buf[at:])
+                return "".join(out)
+            i = at + len(marker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +159,16 @@ class _K3Ids:
     response_open: tuple[int, ...]
     tools_open: tuple[int, ...]
 
+    @staticmethod
+    def encode(tokenizer: Any, marker: str) -> tuple[int, ...]:
+        try:
+            return tuple(tokenizer.encode(marker, add_special_tokens=False))
+        except TypeError:
+            return tuple(tokenizer.encode(marker))
+
     @classmethod
     def of(cls, tokenizer: Any) -> _K3Ids:
-        def encode(marker: str) -> tuple[int, ...]:
-            try:
-                return tuple(tokenizer.encode(marker, add_special_tokens=False))
-            except TypeError:
-                return tuple(tokenizer.encode(marker))
-
-        return cls(encode(THINK_OPEN), encode(THINK_CLOSE), encode(RESPONSE_OPEN), encode(TOOLS_OPEN))
+        return cls(*(cls.encode(tokenizer, m) for m in (THINK_OPEN, THINK_CLOSE, RESPONSE_OPEN, TOOLS_OPEN)))
 
 
 class KimiK3Tracker:
@@ -324,6 +315,17 @@ def _decode(tokenizer: Any, ids: list[int]) -> str:
         return tokenizer.decode(ids)
 
 
+def _label(tokenizer: Any) -> str:
+    label = type(tokenizer).__name__
+    source = getattr(tokenizer, "name_or_path", None)
+    if isinstance(source, str) and source:
+        label += f" {source!r}"
+    try:
+        return f"{label} ({len(tokenizer):,} tokens)"
+    except TypeError:
+        return label
+
+
 class KimiK3Reasoner(Reasoner):
     """Where Kimi K3's reasoning ends, in token ids: the close marker's three tokens (or a
     response or tools channel opened inside reasoning). A budget forces the close marker."""
@@ -335,14 +337,20 @@ class KimiK3Reasoner(Reasoner):
         self._parser = KimiK3Parser(tokenizer)
         ids = self._parser._ids
         assert ids is not None
-        if len(ids.think_close) < 1:
-            raise ValueError("the tokenizer encodes Kimi K3's close marker to no tokens")
         self._force = list(ids.think_close)
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> KimiK3Reasoner:
         if tokenizer is None:
-            raise ValueError("KimiK3Reasoner works on token ids and needs the model's tokenizer; got None")
+            raise MissingMarkerError("KimiK3Reasoner works on token ids and needs the model's tokenizer; got None")
+        for token in KIMI_K3_TOKENS:
+            if len(_K3Ids.encode(tokenizer, token)) != 1:
+                # spelled by ordinary tokens, a marker's ids change with the text around it
+                raise MissingMarkerError(
+                    f"KimiK3Reasoner needs {token!r} to be a single token (Kimi K3's markers are "
+                    f"{', '.join(KIMI_K3_TOKENS)} around a word), but the tokenizer {_label(tokenizer)} "
+                    f"has no such token. Use Kimi K3's tokenizer."
+                )
         return cls(tokenizer)
 
     @property
@@ -370,3 +378,251 @@ class KimiK3Reasoner(Reasoner):
 
     def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
         return self._parser.extract_content_ids(input_ids)
+
+
+# -- Muse and Muse Glimmer ------------------------------------------------------------------------
+
+START, MESSAGE, EOM, EOT = "<|start|>", "<|message|>", "<|eom|>", "<|eot|>"
+MUSE_TOKENS = (START, MESSAGE, EOM, EOT)
+HEADER_LIMIT = 160  # characters a header may take before it is read as text: real ones are short
+_ASSISTANT = START + "assistant"
+_MESSAGE_PREFIX = "(?:" + "|".join(re.escape(MESSAGE[:k]) for k in range(len(MESSAGE) - 1, -1, -1)) + ")"
+_START_HEADER = re.compile(re.escape(_ASSISTANT) + r"[ \t]*(?:to=([^\s<]+))?" + re.escape(MESSAGE))
+_START_HEADER_PREFIX = re.compile(
+    re.escape(_ASSISTANT) + r"[ \t]*(?:t|to|to=[^\s<]*" + _MESSAGE_PREFIX + "|" + _MESSAGE_PREFIX + ")"
+)
+_TO_HEADER = re.compile(r" ?to=([^\s<]+)" + re.escape(MESSAGE))
+_TO_HEADER_PREFIX = re.compile(r" ?to=[^\s<]*" + _MESSAGE_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class MuseProfile:
+    """How a Muse checkpoint's recipients map to sections.
+
+    bare_header_reasons: a header without recipient (``<|message|>`` alone) opens a reasoning
+        message; otherwise it is not a header at all.
+    content_recipients: recipients whose messages are the answer (the body goes to the content).
+    """
+
+    bare_header_reasons: bool
+    content_recipients: frozenset[str]
+
+
+# Muse Spark (vLLM `muse` and `musespark1x`).
+SPARK = MuseProfile(bare_header_reasons=True, content_recipients=frozenset({"user", "commentary"}))
+# Muse Glimmer (vLLM `muse_glimmer`): only `to=` headers open messages, and a message to
+# `commentary` is a tool channel. (Both engines also join Glimmer's reasoning messages with a
+# newline the model did not write; we keep the text as written.)
+GLIMMER = MuseProfile(bare_header_reasons=False, content_recipients=frozenset({"user"}))
+
+# The view of Muse the conformance suite and the mode resolution use: reasoning is a message to
+# `self`, closed by <|eom|>; the answer is a message to `user`, closed by <|eot|>.
+MUSE = ReasoningFormat(
+    start="to=self" + MESSAGE, end=EOM, start_in_output=True, default_mode=Mode.AWAIT_START,
+    content_wrapper=(_ASSISTANT + " to=user" + MESSAGE, EOT),
+)
+
+
+class _Section(enum.Enum):
+    OUTSIDE = 0  # between messages: text here is content
+    REASON = 1
+    CONTENT = 2
+    TOOL = 3  # a message to a tool: header, body and terminator go to the content verbatim
+
+
+class MuseStream:
+    """One request's Muse output, fed delta by delta.
+
+    A header (``<|start|>assistant to=RECIPIENT<|message|>``, or `` to=RECIPIENT<|message|>`` at
+    the start of output, after whitespace or after another marker) opens a message, which ends
+    at ``<|eom|>`` or ``<|eot|>`` (markup) or at the next header. ``self`` (and, for Spark, a
+    header without recipient) is reasoning; ``user`` (and for Spark ``commentary``) is the
+    answer, body only; any other recipient is a tool call, kept verbatim in the content for the
+    tool-call parser. Text outside messages is content, terminators there included. A candidate
+    header is held back while it can still become one (at most ``HEADER_LIMIT`` characters).
+    """
+
+    __slots__ = ("_profile", "_section", "_held", "_boundary", "_finished")
+
+    def __init__(self, profile: MuseProfile, mode: Mode) -> None:
+        self._profile = profile
+        self._section = {
+            Mode.REASONING: _Section.REASON, Mode.RESPONSE: _Section.CONTENT, Mode.TOOL_CALL: _Section.TOOL,
+        }.get(mode, _Section.OUTSIDE)
+        self._held = ""
+        self._boundary = True  # the character before the unread text is a word boundary
+        self._finished = False
+
+    @property
+    def reasoning_ended(self) -> bool:
+        return self._section is not _Section.REASON
+
+    @property
+    def in_reasoning(self) -> bool:
+        return self._section is _Section.REASON
+
+    def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
+        if self._finished:
+            raise RuntimeError("this stream has finished; start a new stream for a new request")
+        if not delta_text:
+            return None
+        return self._scan(delta_text, final=False)
+
+    def finish(self) -> ReasoningDelta | None:
+        if self._finished:
+            return None
+        result = self._scan("", final=True)
+        self._finished = True
+        return result
+
+    # -- scanning ---------------------------------------------------------------------------
+
+    def _at_boundary(self, buf: str, j: int) -> bool:
+        if j == 0:
+            return self._boundary
+        before = buf[j - 1]
+        return before.isspace() or before == ">"
+
+    def _next_to(self, buf: str, i: int) -> int:
+        """Start of the next `to=` header candidate (its leading space included), or -1."""
+        j = buf.find("to=", i)
+        while j >= 0 and not self._at_boundary(buf, j):
+            j = buf.find("to=", j + 1)
+        if j > i and buf[j - 1] == " ":
+            return j - 1
+        return j
+
+    def _scan(self, delta: str, final: bool) -> ReasoningDelta | None:
+        buf = self._held + delta if self._held else delta
+        self._held = ""
+        reasoning: list[str] = []
+        content: list[str] = []
+        n = len(buf)
+        i = 0
+        held_from = n
+        while i < n:
+            out = reasoning if self._section is _Section.REASON else content
+            token_at = buf.find("<|", i)
+            to_at = self._next_to(buf, i)
+            found = [p for p in (token_at, to_at) if p >= 0]
+            if not found:
+                held_from = n if final else self._tail_hold(buf, i)
+                out.append(buf[i:held_from])
+                break
+            p = min(found)
+            out.append(buf[i:p])
+            step = self._header_or_token(buf, p, p == to_at, final, reasoning, content)
+            if step is None:
+                held_from = p
+                break
+            i = step
+        self._held = buf[held_from:]
+        if held_from:
+            last = buf[held_from - 1]
+            self._boundary = last.isspace() or last == ">"
+        r, c = "".join(reasoning), "".join(content)
+        if r or c:
+            return ReasoningDelta(r or None, c or None)
+        return None
+
+    def _header_or_token(self, buf: str, p: int, is_to: bool, final: bool,
+                         reasoning: list[str], content: list[str]) -> int | None:
+        """Act on the header or token candidate at ``p``: the index to go on from, or None to
+        hold ``buf[p:]`` until more text comes."""
+        profile = self._profile
+        out = reasoning if self._section is _Section.REASON else content
+        can_wait = not final and len(buf) - p <= HEADER_LIMIT
+        if is_to:
+            match = _TO_HEADER.match(buf, p)
+            if match:
+                self._open(match.group(1), match.group(0), content)
+                return match.end()
+            if can_wait and _TO_HEADER_PREFIX.fullmatch(buf, p):
+                return None
+            after = buf.index("to=", p) + 3
+            out.append(buf[p:after])
+            return after
+        rest = buf[p : p + len(_ASSISTANT) + 1]
+        token = next((t for t in MUSE_TOKENS if rest.startswith(t)), None)
+        if token is None:
+            if can_wait and any(t.startswith(rest) for t in MUSE_TOKENS):
+                return None
+            out.append("<|")
+            return p + 2
+        if token == START:
+            match = _START_HEADER.match(buf, p)
+            if match and (match.group(1) or profile.bare_header_reasons):
+                self._open(match.group(1), match.group(0), content)
+                return match.end()
+            if can_wait and (_ASSISTANT.startswith(buf[p:]) or _START_HEADER_PREFIX.fullmatch(buf, p)):
+                return None
+        elif token == MESSAGE and profile.bare_header_reasons:
+            self._open(None, MESSAGE, content)
+            return p + len(MESSAGE)
+        elif token in (EOM, EOT) and self._section is not _Section.OUTSIDE:
+            if self._section is _Section.TOOL:
+                content.append(token)
+            self._section = _Section.OUTSIDE
+            return p + len(token)
+        out.append(token)  # not markup here: text of the section it is in
+        return p + len(token)
+
+    def _open(self, recipient: str | None, header: str, content: list[str]) -> None:
+        profile = self._profile
+        if recipient is None or recipient == "self":
+            self._section = _Section.REASON
+        elif recipient in profile.content_recipients:
+            self._section = _Section.CONTENT
+        else:
+            content.append(header)
+            self._section = _Section.TOOL
+
+    def _tail_hold(self, buf: str, i: int) -> int:
+        """Where the unread end of ``buf`` that could still grow into a header or token begins."""
+        n = len(buf)
+        if buf.endswith("<") and n - 1 >= i:
+            return n - 1
+        for tail in (" to", " t", " ", "to", "t"):
+            start = n - len(tail)
+            if start >= i and buf.endswith(tail) and (tail[0] == " " or self._at_boundary(buf, start)):
+                return start
+        return n
+
+
+class MuseParser(DeclarativeParser):
+    """Muse Spark (vLLM ``muse``, ``musespark1x``; SGLang ``muse``): recipient channels."""
+
+    format = MUSE
+    profile: ClassVar[MuseProfile] = SPARK
+    conformance_tokenizer = "qwen+" + " ".join(MUSE_TOKENS)
+
+    def start_stream(
+        self,
+        request: Any = None,
+        *,
+        prompt_token_ids: Sequence[int] | None = None,
+        prompt_text: str | None = None,
+        mode: Mode | str | None = None,
+    ) -> MuseStream:
+        resolved = self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
+        return MuseStream(self.profile, resolved)
+
+    # Matched by text only: no single token says where reasoning ends (a later `to=self` message
+    # may reason again), so the id methods of the base class do not apply and no grammar is gated.
+    is_reasoning_end = ReasoningParser.is_reasoning_end
+    extract_content_ids = ReasoningParser.extract_content_ids
+    id_format = None
+
+
+class MuseGlimmerParser(MuseParser):
+    """Muse Glimmer (vLLM ``muse_glimmer``): see :data:`GLIMMER`."""
+
+    profile = GLIMMER
+
+
+_MUSE_CAPABILITIES = frozenset({
+    Capability.NATIVE_STREAM, Capability.FINISH, Capability.START_IN_PROMPT, Capability.START_IN_OUTPUT,
+    Capability.CONTENT_WRAPPER, Capability.MODES,
+})
+MuseParser.capabilities = _MUSE_CAPABILITIES
+MuseGlimmerParser.capabilities = _MUSE_CAPABILITIES

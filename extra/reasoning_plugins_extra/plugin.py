@@ -7,7 +7,7 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
-from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner
+from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner, MuseGlimmerParser, MuseParser
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -89,6 +89,8 @@ OWN_PARSERS = {
 }
 OWN_PARSERS.update({
     "kimi-k3": (KimiK3Parser, ()),
+    "muse": (MuseParser, ("musespark1x",)),
+    "muse-glimmer": (MuseGlimmerParser, ()),
 })
 # Reasoners of their own: markers that are token-id sequences, not single tokens.
 OWN_REASONERS = {
