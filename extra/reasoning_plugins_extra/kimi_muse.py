@@ -19,7 +19,7 @@ Muse (Spark) writes messages addressed to a recipient, after the prompt's ``<|st
 
      to=self<|message|>REASONING<|eom|><|start|>assistant to=user<|message|>ANSWER<|eot|>
 
-See :class:`MuseStream` for how recipients map to sections; Muse Glimmer differs in three ways
+See :class:`MuseStream` for how recipients map to sections; Muse Glimmer differs in two ways
 (:data:`GLIMMER`). Step 5 is DeepSeek R1's layout (see :data:`STEP5`).
 """
 
@@ -233,10 +233,7 @@ def _ends_with(recent: list[int], marker: tuple[int, ...]) -> bool:
     return n > 0 and len(recent) >= n and tuple(recent[-n:]) == marker
 
 
-_BlankChecker = Any
-
-
-def _blank_checker(tokenizer: Any) -> _BlankChecker:
+def _blank_checker(tokenizer: Any) -> Any:
     decode = getattr(tokenizer, "decode", None)
     if decode is None:
         return None
@@ -289,6 +286,11 @@ class KimiK3Parser(DeclarativeParser):
     ) -> KimiK3Stream:
         resolved = self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
         return KimiK3Stream(self._scan.start_stream(request, mode=resolved), resolved)
+
+    # Engine adapters gate grammars on single marker tokens: none of K3's markers is one, so they
+    # read the text (vLLM's adapter counts reasoning tokens from it) and gate nothing by id. Our
+    # engine gates through KimiK3Reasoner, which follows the markers' token-id sequences.
+    id_format = None
 
     def tracker(self) -> KimiK3Tracker:
         """A tracker for the request this instance is bound to (see ``bind``)."""

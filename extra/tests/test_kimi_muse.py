@@ -332,3 +332,55 @@ def test_step5_reasoner_gates_the_grammar(qwen_tok, xgrammar):
     call_ids = qwen_tok.encode(f"I need the weather.\n{STEP_CALL}", add_special_tokens=False)
     flags = [tracker.feed(t) for t in call_ids]
     assert call_ids[flags.index(False)] == 151657 and not any(flags[flags.index(False):])
+
+
+# -- through the vLLM adapter ---------------------------------------------------------------------
+
+
+class _StandInVllmBase:
+    """Stands in for vllm.reasoning.ReasoningParser: vLLM is not installed in this environment
+    (tests/adapters/test_vllm.py drives the adapter inside vLLM where it is)."""
+
+    def __init__(self, tokenizer, *args, **kwargs):
+        self.model_tokenizer = tokenizer
+
+
+class _StandInDeltaMessage:
+    """Stands in for vLLM's DeltaMessage (not installed here)."""
+
+    model_fields = {"reasoning": None, "content": None}
+
+    def __init__(self, reasoning=None, content=None):
+        self.reasoning, self.content = reasoning, content
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("kimi-k3", f"The user wants JSON.{CLOSE}{RESPONSE_OPEN}{ANSWER}{RESPONSE_CLOSE}{MESSAGE_CLOSE}",
+     ("The user wants JSON.", ANSWER)),
+    ("muse", f"{SELF}The user wants JSON.<|eom|>{USER}{ANSWER}<|eot|>", ("The user wants JSON.", ANSWER)),
+])
+def test_vllm_adapter_reads_the_text(monkeypatch, name, text, expected):
+    """Through the vLLM adapter the split streams as it parses, no marker id is taken for the end
+    of reasoning (none is one token), and reasoning tokens are counted from the text."""
+    from reasoning_plugins.adapters import vllm as adapter
+
+    monkeypatch.setattr(adapter, "_delta_message", _StandInDeltaMessage)
+    tokenizer = _load(get_parser(name).conformance_tokenizer)
+    cls = type("Adapter", (adapter._DeltaParser, _StandInVllmBase),
+               {"parser_class": type(get_parser(name)), "parser_name": name})
+    parser = cls(tokenizer)
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    assert parser.extract_reasoning(text) == expected
+    reasoning, content = "", ""
+    for k, (piece, token) in enumerate(per_token(tokenizer, text)):
+        message = parser.extract_reasoning_streaming("", "", piece, [], ids[: k + 1], token)
+        assert not parser.is_reasoning_end_streaming(ids[: k + 1], token)
+        if message is not None:
+            reasoning += message.reasoning or ""
+            content += message.content or ""
+    last = parser.finish_streaming()
+    if last is not None:
+        reasoning += last.reasoning or ""
+        content += last.content or ""
+    assert (reasoning, content) == expected
+    assert parser.count_reasoning_tokens(ids) == len(tokenizer.encode(expected[0], add_special_tokens=False))
