@@ -389,12 +389,13 @@ MUSE_TOKENS = (START, MESSAGE, EOM, EOT)
 HEADER_LIMIT = 160  # characters a header may take before it is read as text: real ones are short
 _ASSISTANT = START + "assistant"
 _MESSAGE_PREFIX = "(?:" + "|".join(re.escape(MESSAGE[:k]) for k in range(len(MESSAGE) - 1, -1, -1)) + ")"
-_START_HEADER = re.compile(re.escape(_ASSISTANT) + r"[ \t]*(?:to=([^\s<]+))?" + re.escape(MESSAGE))
+_START_HEADER = re.compile(re.escape(_ASSISTANT) + r"\s*(?:to=([^\s<]+))?" + re.escape(MESSAGE))
 _START_HEADER_PREFIX = re.compile(
-    re.escape(_ASSISTANT) + r"[ \t]*(?:t|to|to=[^\s<]*" + _MESSAGE_PREFIX + "|" + _MESSAGE_PREFIX + ")"
+    re.escape(_ASSISTANT) + r"\s*(?:t|to|to=[^\s<]*" + _MESSAGE_PREFIX + "|" + _MESSAGE_PREFIX + ")"
 )
 _TO_HEADER = re.compile(r" ?to=([^\s<]+)" + re.escape(MESSAGE))
 _TO_HEADER_PREFIX = re.compile(r" ?to=[^\s<]*" + _MESSAGE_PREFIX)
+_PROMPT_HEADER = re.compile(r"(?:to=([^\s<]+))?" + re.escape(MESSAGE) + r"\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -597,6 +598,27 @@ class MuseParser(DeclarativeParser):
     format = MUSE
     profile: ClassVar[MuseProfile] = SPARK
     conformance_tokenizer = "qwen+" + " ".join(MUSE_TOKENS)
+
+    def resolve_mode(
+        self,
+        request: Any = None,
+        *,
+        prompt_token_ids: Sequence[int] | None = None,
+        prompt_text: str | None = None,
+        mode: Mode | str | None = None,
+    ) -> Mode:
+        """An explicit mode, else a header the prompt ends with (the template opened a message:
+        its recipient says which), else the format's rules (the output waits for a header)."""
+        if mode is None and prompt_text is None and prompt_token_ids and self.model_tokenizer is not None:
+            prompt_text = _decode(self.model_tokenizer, list(prompt_token_ids)[-16:])  # headers are text
+        if mode is None and prompt_text:
+            opened = _PROMPT_HEADER.search(prompt_text.rstrip(" \n"))
+            if opened is not None and (opened.group(1) or self.profile.bare_header_reasons):
+                recipient = opened.group(1)
+                if recipient is None or recipient == "self":
+                    return Mode.REASONING
+                return Mode.RESPONSE if recipient in self.profile.content_recipients else Mode.TOOL_CALL
+        return super().resolve_mode(request, prompt_text=prompt_text, mode=mode)
 
     def start_stream(
         self,

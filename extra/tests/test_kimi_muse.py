@@ -266,6 +266,16 @@ def test_muse_prompt_that_opened_reasoning(muse_tok):
     text = f"The user wants JSON.<|eom|>{USER}{ANSWER}<|eot|>"
     assert_splits(parser, muse_tok, text, ("The user wants JSON.", ANSWER), prompt_text=MUSE_PROMPT + SELF)
     assert_splits(parser, muse_tok, text, ("The user wants JSON.", ANSWER), mode="reasoning")
+    opened = muse_tok.encode(MUSE_PROMPT + SELF, add_special_tokens=False)
+    assert_splits(parser, muse_tok, text, ("The user wants JSON.", ANSWER), prompt_token_ids=opened)
+    # a template that opened the answer, or a tool message
+    answer = muse_tok.encode(MUSE_PROMPT + " to=user<|message|>", add_special_tokens=False)
+    assert_splits(parser, muse_tok, f"{ANSWER}<|eot|>", (None, ANSWER), prompt_token_ids=answer)
+    call = muse_tok.encode(MUSE_PROMPT + " to=functions.get_weather<|message|>", add_special_tokens=False)
+    assert_splits(parser, muse_tok, f"{ATEM}<|eom|>", (None, f"{ATEM}<|eom|>"), prompt_token_ids=call)
+    # a prompt that ends at <|start|>assistant: the model writes the header
+    plain = muse_tok.encode(MUSE_PROMPT, add_special_tokens=False)
+    assert_splits(parser, muse_tok, SELF + text, ("The user wants JSON.", ANSWER), prompt_token_ids=plain)
 
 
 def test_muse_shared_instance_keeps_requests_apart(muse_tok):
