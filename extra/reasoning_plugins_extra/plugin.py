@@ -8,6 +8,7 @@ from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
 from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
+from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner, MuseGlimmerParser, MuseParser
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -42,6 +43,9 @@ FAMILIES.update({
     "gigachat35": (formats.GIGACHAT35, ()),
     "plamo3": (formats.PLAMO3, ()),
     "iquest-q1": (formats.IQUEST_Q1, ()),
+})
+FAMILIES.update({
+    "step5": (STEP5, ()),
 })
 
 
@@ -90,6 +94,14 @@ OWN_REASONERS: dict = {}
 # Hunyuan HY v3 / v4: markers spelled with the tokenizer's suffix (SGLang's `hunyuan` is Hy3's).
 OWN_PARSERS.update({"hy-v3": (HyV3ReasoningParser, ("hunyuan",)), "hy-v4": (HyV4ReasoningParser, ())})
 OWN_REASONERS.update({"hy-v3": HyV3Reasoner, "hy-v4": HyV4Reasoner})
+
+# Kimi K3 (markers that are token-id sequences, not single tokens) and Muse (recipient channels).
+OWN_PARSERS.update({
+    "kimi-k3": (KimiK3Parser, ()),
+    "muse": (MuseParser, ("musespark1x",)),
+    "muse-glimmer": (MuseGlimmerParser, ()),
+})
+OWN_REASONERS.update({"kimi-k3": KimiK3Reasoner})
 
 
 @hookimpl
