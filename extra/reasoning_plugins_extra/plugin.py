@@ -7,6 +7,7 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
+from .harmony_reasoner import HarmonyReasoner
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -77,11 +78,16 @@ REASONERS = {
 }
 
 
-# Parsers of their own, without a reasoner: channels (not one end token), and markers chosen per
-# request by reasoning_effort (a reasoning budget would have to force each level's end marker).
+# Parsers of their own: channels (not one end token, see OWN_REASONERS), and markers chosen per
+# request by reasoning_effort (no reasoner: a reasoning budget would have to force each level's
+# end marker).
 OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
+}
+# Reasoners of their own: Harmony's reasoning ends where the answer's header is complete.
+OWN_REASONERS = {
+    "gpt-oss": (HarmonyReasoner, OWN_PARSERS["gpt-oss"][1]),
 }
 
 
@@ -97,3 +103,5 @@ def register_reasoning_parsers(register):
 def register_reasoners(register):
     for name, reasoner in REASONERS.items():
         register(name, reasoner, aliases=FAMILIES[name][1])
+    for name, (reasoner, aliases) in OWN_REASONERS.items():
+        register(name, reasoner, aliases=aliases)
