@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from reasoning_plugins import Capability, DeclarativeParser, Mode, ReasoningFormat, ReasoningParser
+from reasoning_plugins import Capability, DeclarativeParser, MissingMarkerError, Mode, ReasoningFormat, ReasoningParser
 from reasoning_plugins.protocol import ReasoningDelta
 
 START, CHANNEL, MESSAGE, CONSTRAIN = "<|start|>", "<|channel|>", "<|message|>", "<|constrain|>"
@@ -343,11 +343,23 @@ class HarmonyParser(DeclarativeParser):
         return reasoner.extract_content_ids(input_ids)
 
     def _reasoner(self) -> Any:
-        if self.model_tokenizer is None:
-            return None
-        from .harmony_reasoner import HarmonyReasoner
+        """The reasoner for this parser's tokenizer, bound to its request; None when the
+        tokenizer has no Harmony tokens (then no id says where reasoning ends)."""
+        reasoner = self.__dict__.get("_harmony_reasoner", _UNSET)
+        if reasoner is _UNSET:
+            from .harmony_reasoner import HarmonyReasoner
 
-        return HarmonyReasoner.from_tokenizer(self.model_tokenizer).bind(mode=self.resolve_mode(**self._bound))
+            reasoner = None
+            if self.model_tokenizer is not None:
+                try:
+                    reasoner = HarmonyReasoner.from_tokenizer(self.model_tokenizer)
+                except MissingMarkerError:
+                    reasoner = None
+            self._harmony_reasoner = reasoner
+        return None if reasoner is None else reasoner.bind(mode=self.resolve_mode(**self._bound))
+
+
+_UNSET = object()
 
 
 HarmonyParser.capabilities = frozenset({

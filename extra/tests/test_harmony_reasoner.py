@@ -259,3 +259,16 @@ def test_engine_forces_the_answer_header_and_the_grammar_holds_the_answer(harmon
     else:
         assert text.startswith(header) and reasoning is None
     assert json.loads(content.removesuffix(tok.eos_token)) in ({"city": "Paris"}, {"city": "Rome"}, {"city": "Oslo"})
+
+
+def test_parser_without_harmony_tokens_reads_no_ids():
+    """With a tokenizer whose Harmony markers are plain text, no id says where reasoning ends:
+    the parser's id methods answer as for an output still reasoning, and the text path is unchanged."""
+    try:
+        qwen = load_tokenizer("qwen")
+    except TokenizerUnavailable as exc:
+        pytest.skip(str(exc))
+    parser = get_parser("gpt-oss", qwen)
+    ids = _ids(qwen, "<|channel|>analysis<|message|>x<|end|><|start|>assistant<|channel|>final<|message|>y")
+    assert not parser.is_reasoning_end(ids)
+    assert parser.parse(qwen.decode(ids)) == ("x", "y")
