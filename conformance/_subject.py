@@ -146,6 +146,13 @@ class Subject:
         settings = settings or Settings()
         subject = cls(name=name, parser_cls=parser_cls, reasoner_cls=reasoner_cls, settings=settings)
         subject.tokenizer_name = settings.tokenizer or subject._declared_tokenizer()
+        class_for_tokenizer = getattr(parser_cls, "class_for_tokenizer", None)
+        if callable(class_for_tokenizer):
+            # a parser built from the model's own files (a response_template): check the class it
+            # builds for this subject's tokenizer
+            if subject.tokenizer is None:
+                raise ValueError(f"{name!r} is built from its tokenizer, which could not be loaded: {subject.tokenizer_error}")
+            subject.parser_cls = class_for_tokenizer(subject.tokenizer)
         return subject
 
     def _declared_tokenizer(self) -> str:

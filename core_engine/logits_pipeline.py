@@ -32,7 +32,9 @@ from .sampler import NonFiniteLogitsError, sample
 class LogitsPipeline:
     """``force_end_token_ids`` end the reasoning when a budget runs out; their first
     ``force_end_prefix_len`` tokens are layout before the end marker (a newline), which counts as
-    reasoning and is left out when the budget has no room for it."""
+    reasoning and is left out when the budget has no room for it. A tracker with its own
+    ``force_end_token_ids`` (the tokens that end reasoning from where its request stands) is
+    forced those instead, and one with ``last_counted`` says which tokens count as reasoning."""
 
     def __init__(self, guided: GuidedDecoding, eos_token_ids: list[int], force_end_token_ids: list[int] | None,
                  max_rows: int, start_token_id: int | None = None, implicit_end_ids: Iterable[int] = (),
@@ -60,6 +62,14 @@ class LogitsPipeline:
                 # A hard cap: the reasoning tokens reported, a forced newline included, never exceed
                 # the budget. The end marker itself is markup and is not counted.
                 room = budget - request.reasoning_tokens
+                own = getattr(tracker, "force_end_token_ids", None)
+                if own is not None:
+                    # a tracker that knows which tokens end reasoning from where its request stands
+                    # (Harmony: the rest of a header, or close the analysis and open the answer)
+                    if room <= 0 and own:
+                        request.forced.extend(own)
+                        return request.forced.popleft()
+                    return None
                 if room <= 0:
                     request.forced.extend(self._end_marker)
                     return request.forced.popleft()
@@ -187,7 +197,9 @@ class LogitsPipeline:
             except Exception as exc:  # noqa: BLE001
                 failed[row] = ("reasoner", exc)
                 continue
-            if was_reasoning and now_reasoning:
+            # a tracker may say itself which tokens are reasoning text (headers are markup)
+            counted = getattr(tracker, "last_counted", None)
+            if (was_reasoning and now_reasoning) if counted is None else counted:
                 request.reasoning_tokens += 1
             gate = gates[row]
             try:

@@ -40,9 +40,10 @@ def reasoner_for_parser(name: str, tokenizer: Any) -> tuple[Any | None, str]:
 
 
 def name_registered(host: Any, kind: str, name: str) -> bool:
+    """Whether ``name`` is registered for ``kind``, as a name or an alias."""
     from reasoning_plugins._names import normalize
 
-    return normalize(name) in {normalize(n) for n in host.names(kind)}
+    return normalize(name) in {normalize(n) for info in host.infos(kind) for n in (info.name, *info.aliases)}
 
 
 def derived_reasoner(name: str, parser_cls: Any, tokenizer: Any) -> tuple[Any | None, str]:

@@ -10,6 +10,7 @@ from .parsers import (
     ErnieX1ReasoningParser,
     QwQReasoningParser,
 )
+from .parsers.response_template import ResponseTemplateParser, ResponseTemplateReasoner
 from .reasoners import DeepSeekR1Reasoner, Ernie45VLReasoner, Ernie45VLThinkingReasoner, ErnieX1Reasoner, QwQReasoner
 
 
@@ -20,6 +21,8 @@ def register_reasoning_parsers(register):
     register("ernie-45-vl", Ernie45VLReasoningParser)
     register("ernie-45-vl-thinking", Ernie45VLThinkingReasoningParser)
     register("ernie-x1", ErnieX1ReasoningParser)
+    # the model's own declaration, read from its tokenizer (vLLM "hf", SGLang "response_template")
+    register("response-template", ResponseTemplateParser, aliases=("hf",))
 
 
 @hookimpl
@@ -29,6 +32,7 @@ def register_reasoners(register):
     register("ernie-45-vl", Ernie45VLReasoner)
     register("ernie-45-vl-thinking", Ernie45VLThinkingReasoner)
     register("ernie-x1", ErnieX1Reasoner)
+    register("response-template", ResponseTemplateReasoner, aliases=("hf",))
 
 
 @hookimpl

@@ -61,7 +61,18 @@ class ReasoningTracker:
 
 
 class Reasoner:
-    """Base class of guided-decoding reasoners (compatible with the vLLM ``Reasoner`` shape)."""
+    """Base class of guided-decoding reasoners (compatible with the vLLM ``Reasoner`` shape).
+
+    ``start`` returns a tracker for one request (:class:`ReasoningTracker` or any object with
+    ``in_reasoning`` and ``feed``). A tracker may also have, for formats whose end is a sequence
+    that depends on what was written (gpt-oss Harmony's channel headers):
+
+    - ``force_end_token_ids``: the tokens that end reasoning from where the request stands; an
+      engine forces them when a reasoning budget runs out, instead of the reasoner's;
+    - ``last_counted``: whether the token fed last is reasoning text, counted against a budget
+      and reported as a reasoning token (markup such as a header is not); without it every
+      token fed while reasoning stays open counts.
+    """
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> Reasoner:

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from reasoning_plugins import ReasoningPluginsError, UnknownPluginError, current_host
 from reasoning_plugins._host import PARSER, TOOL_PARSER
@@ -46,7 +46,7 @@ def serve(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=out, flush=True)
         return 2
-    problem = _check_names(args)
+    problem = _check_names(args) or _check_response_template(args)
     if problem:
         print(f"error: {problem}", file=out, flush=True)
         return 2
@@ -180,9 +180,7 @@ def _resolve_auto(args: argparse.Namespace, out: TextIO) -> str | None:
     from core_engine.config import EngineConfig
 
     try:
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(EngineConfig(model=args.model).model_dir, local_files_only=True)
+        tokenizer = _model_tokenizer(args)
     except (OSError, ValueError, KeyError) as exc:
         return f"--reasoning-parser auto: could not read the model's tokenizer: {exc}"
     try:
@@ -195,6 +193,30 @@ def _resolve_auto(args: argparse.Namespace, out: TextIO) -> str | None:
     print(f"--reasoning-parser auto: {chosen} ({choice.reason})", file=out, flush=True)
     if choice.name:
         args.reasoning_parser = choice.name
+    return None
+
+
+def _model_tokenizer(args: argparse.Namespace) -> Any:
+    from transformers import AutoTokenizer
+
+    from core_engine.config import EngineConfig
+
+    return AutoTokenizer.from_pretrained(EngineConfig(model=args.model).model_dir, local_files_only=True)
+
+
+def _check_response_template(args: argparse.Namespace) -> str | None:
+    """A parser built from the model's own files (``hf``: its response_template): a message, before
+    the model loads, when those files cannot give one."""
+    name = args.reasoning_parser
+    if not name or name.strip().lower() in ("auto", "none"):
+        return None
+    class_for_tokenizer = getattr(current_host().resolve(PARSER, name), "class_for_tokenizer", None)
+    if class_for_tokenizer is None:
+        return None
+    try:
+        class_for_tokenizer(_model_tokenizer(args))
+    except (OSError, ValueError, KeyError) as exc:
+        return f"--reasoning-parser {name}: {exc}"
     return None
 
 

@@ -25,11 +25,12 @@ interrupted, so nothing is lost. Each delta costs O(len(delta) + held text).
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from reasoning_plugins import Capability, DeclarativeParser, Mode, ReasoningFormat, ReasoningParser
+from reasoning_plugins import Capability, DeclarativeParser, MissingMarkerError, Mode, ReasoningFormat, ReasoningParser
 from reasoning_plugins.protocol import ReasoningDelta
 
 START, CHANNEL, MESSAGE, CONSTRAIN = "<|start|>", "<|channel|>", "<|message|>", "<|constrain|>"
@@ -37,12 +38,16 @@ END, CALL, RETURN = "<|end|>", "<|call|>", "<|return|>"
 TOKENS = (START, CHANNEL, MESSAGE, CONSTRAIN, END, CALL, RETURN)
 TERMINATORS = (END, CALL, RETURN)
 HEADER_LIMIT = 160  # characters: real headers are a few dozen
+PROMPT_TAIL_CHARS = 2 * HEADER_LIMIT  # the prompt's end read for where the output starts
 
-# The view of Harmony the conformance suite and the mode resolution use: reasoning opens with an
-# analysis header and closes with <|end|>; a final message wraps the answer; a header naming a
-# recipient opens a tool call, which stays in the content.
+FINAL_HEADER = START + "assistant" + CHANNEL + "final" + MESSAGE
+
+# The view of Harmony the conformance suite and the id methods use: reasoning opens with an
+# analysis header and ends where the answer's message opens (its header is the end marker; the
+# analysis message's own <|end|> is markup before it); a final message wraps the answer; a
+# header naming a recipient opens a tool call, which stays in the content.
 HARMONY = ReasoningFormat(
-    start=CHANNEL + "analysis" + MESSAGE, end=END, start_in_output=True, default_mode=Mode.REASONING,
+    start=CHANNEL + "analysis" + MESSAGE, end=FINAL_HEADER, start_in_output=True, default_mode=Mode.REASONING,
     implicit_ends=(CHANNEL + "commentary to=", START + "assistant to="),
     content_wrapper=(CHANNEL + "final" + MESSAGE, RETURN),
 )
@@ -204,21 +209,80 @@ class HarmonyStream:
         """Decide the header starting at ``buf[i]``: the index after it (or after the part
         decided), None to hold the rest, -1 when it is not a header."""
         rest = buf[i : i + HEADER_LIMIT + 1]
-        end = rest.find(MESSAGE)
-        to = rest.find(" to=", 0, end if end >= 0 else len(rest))
-        if to >= 0 and _HEADER_PREFIX.fullmatch(rest, 0, to + 4):
-            # a recipient: a tool call, verbatim in the content from its header on
-            content.append(rest[: to + 4])
+        kind, size = read_header(rest, final)
+        if kind is Header.RECIPIENT:
+            # a tool call, verbatim in the content from its header on
+            content.append(rest[:size])
             self._state = _RAW
-            return i + to + 4
-        if end >= 0 and _HEADER_FULL.fullmatch(rest, 0, end + len(MESSAGE)):
-            header = rest[: end + len(MESSAGE)]
-            name = _CHANNEL_NAME.search(header)
-            self._state = _REASON if name is not None and name.group(1) == "analysis" else _CONTENT
-            return i + len(header)
-        if not final and len(rest) <= HEADER_LIMIT and _HEADER_PREFIX.fullmatch(rest):
-            return None  # may still become a header
-        return -1  # not a header
+            return i + size
+        if kind is Header.ANALYSIS or kind is Header.ANSWER:
+            self._state = _REASON if kind is Header.ANALYSIS else _CONTENT
+            return i + size
+        return None if kind is Header.OPEN else -1
+
+
+class Header(enum.Enum):
+    """What the text from a ``<|start|>`` or ``<|channel|>`` on turned out to be."""
+
+    ANALYSIS = "analysis"  # a complete header of a reasoning message
+    ANSWER = "answer"  # a complete header of a final message, or commentary without recipient
+    RECIPIENT = "recipient"  # a header naming a recipient (``to=``), up to the ``=``: a tool call
+    OPEN = "open"  # may still become a header
+    TEXT = "text"  # not a header: text of the section it interrupted
+
+
+def read_header(rest: str, final: bool = False) -> tuple[Header, int]:
+    """What the header at the start of ``rest`` is, and how many characters of it decide that
+    (0 unless complete or a recipient). ``final``: no more text will come."""
+    end = rest.find(MESSAGE)
+    to = rest.find(" to=", 0, end if end >= 0 else len(rest))
+    if to >= 0 and _HEADER_PREFIX.fullmatch(rest, 0, to + 4):
+        return Header.RECIPIENT, to + 4
+    if end >= 0 and _HEADER_FULL.fullmatch(rest, 0, end + len(MESSAGE)):
+        name = _CHANNEL_NAME.search(rest, 0, end)
+        kind = Header.ANALYSIS if name is not None and name.group(1) == "analysis" else Header.ANSWER
+        return kind, end + len(MESSAGE)
+    if not final and len(rest) <= HEADER_LIMIT and _HEADER_PREFIX.fullmatch(rest):
+        return Header.OPEN, 0
+    return Header.TEXT, 0
+
+
+def mode_from_prompt(prompt_text: str) -> Mode | None:
+    """Where the output starts, from the last Harmony token of the prompt, or None when the
+    prompt does not say (it ends in an unfinished header such as ``<|start|>assistant``, the
+    chat template's generation prompt: the model writes the channel).
+
+    A complete header opens its message: analysis is reasoning, a recipient a tool call, final
+    and commentary the answer; after a terminator the output starts outside any message.
+    """
+    tail = prompt_text[-PROMPT_TAIL_CHARS:]
+    last, token = max((tail.rfind(t), t) for t in TOKENS)
+    if last < 0:
+        return None
+    if token in TERMINATORS:
+        return Mode.CONTENT
+    if token != MESSAGE:
+        return None
+    # the header from its role (a recipient may follow the role), else from its channel
+    for opener in (START, CHANNEL):
+        opened = tail.rfind(opener, 0, last)
+        if opened >= 0:
+            kind, _ = read_header(tail[opened : last + len(MESSAGE)], final=True)
+            if kind is not Header.TEXT:
+                return _MODE_OF_HEADER[kind]
+    return None
+
+
+_MODE_OF_HEADER = {Header.ANALYSIS: Mode.REASONING, Header.ANSWER: Mode.RESPONSE, Header.RECIPIENT: Mode.TOOL_CALL}
+
+
+def prompt_tail_text(tokenizer: Any, prompt_token_ids: Sequence[int]) -> str:
+    """The text of the prompt's last tokens, enough for :func:`mode_from_prompt`."""
+    tail = list(prompt_token_ids[-PROMPT_TAIL_CHARS // 4 :])
+    try:
+        return tokenizer.decode(tail, skip_special_tokens=False)
+    except TypeError:
+        return tokenizer.decode(tail)
 
 
 def _trailing_partial(buf: str, start: int, tokens: tuple[str, ...]) -> int:
@@ -244,16 +308,14 @@ class HarmonyParser(DeclarativeParser):
         prompt_text: str | None = None,
         mode: Mode | str | None = None,
     ) -> Mode:
-        resolved = super().resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode)
-        if mode is None and prompt_text:
-            # a template that opened the final channel: the output is the answer
-            tail = prompt_text.rstrip(" ")
-            if tail.endswith(MESSAGE) and _CHANNEL_NAME.search(tail[-HEADER_LIMIT:] or "") is not None:
-                header_at = tail.rfind(CHANNEL)
-                name = _CHANNEL_NAME.match(tail, header_at) if header_at >= 0 else None
-                if name is not None and name.group(1) != "analysis":
-                    return Mode.RESPONSE
-        return resolved
+        """An explicit mode, else the header the prompt ends in (see :func:`mode_from_prompt`),
+        else reasoning: gpt-oss always writes its analysis first (there is no thinking switch)."""
+        if mode is not None:
+            return super().resolve_mode(request, mode=mode)
+        if prompt_text is None and prompt_token_ids and self.model_tokenizer is not None:
+            prompt_text = prompt_tail_text(self.model_tokenizer, prompt_token_ids)
+        from_prompt = mode_from_prompt(prompt_text) if prompt_text else None
+        return from_prompt if from_prompt is not None else self.format.default_mode
 
     def start_stream(
         self,
@@ -265,11 +327,39 @@ class HarmonyParser(DeclarativeParser):
     ) -> HarmonyStream:
         return HarmonyStream(self.resolve_mode(request, prompt_token_ids=prompt_token_ids, prompt_text=prompt_text, mode=mode))
 
-    # Harmony's markers are matched by text only: the id methods of the base class do not apply,
-    # and no single token says where reasoning ends (an engine adapter gates nothing by id).
-    is_reasoning_end = ReasoningParser.is_reasoning_end
-    extract_content_ids = ReasoningParser.extract_content_ids
+    # The id methods read the output as the reasoner does (reasoning ends where the answer's
+    # header is complete); without a tokenizer they cannot read ids and answer as the base class.
+    # No single token says where reasoning ends: an engine adapter gates nothing by id.
     id_format = None
+
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        reasoner = self._reasoner()
+        return ReasoningParser.is_reasoning_end(self, input_ids) if reasoner is None else reasoner.is_reasoning_end(input_ids)
+
+    def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
+        reasoner = self._reasoner()
+        if reasoner is None:
+            return ReasoningParser.extract_content_ids(self, input_ids)
+        return reasoner.extract_content_ids(input_ids)
+
+    def _reasoner(self) -> Any:
+        """The reasoner for this parser's tokenizer, bound to its request; None when the
+        tokenizer has no Harmony tokens (then no id says where reasoning ends)."""
+        reasoner = self.__dict__.get("_harmony_reasoner", _UNSET)
+        if reasoner is _UNSET:
+            from .harmony_reasoner import HarmonyReasoner
+
+            reasoner = None
+            if self.model_tokenizer is not None:
+                try:
+                    reasoner = HarmonyReasoner.from_tokenizer(self.model_tokenizer)
+                except MissingMarkerError:
+                    reasoner = None
+            self._harmony_reasoner = reasoner
+        return None if reasoner is None else reasoner.bind(mode=self.resolve_mode(**self._bound))
+
+
+_UNSET = object()
 
 
 HarmonyParser.capabilities = frozenset({

@@ -9,6 +9,7 @@ from .effort import K2HorizonParser
 from .harmony import HarmonyParser
 from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
 from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner, MuseGlimmerParser, MuseParser
+from .harmony_reasoner import HarmonyReasoner
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -82,14 +83,18 @@ REASONERS = {
 }
 
 
-# Parsers of their own, without a reasoner: channels (not one end token), and markers chosen per
-# request by reasoning_effort (a reasoning budget would have to force each level's end marker).
+# Parsers of their own: channels (not one end token, see OWN_REASONERS), and markers chosen per
+# request by reasoning_effort (no reasoner: a reasoning budget would have to force each level's
+# end marker).
 OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
 }
 # Reasoners of their own, registered with the parser of the same name and its aliases.
 OWN_REASONERS: dict = {}
+
+# gpt-oss Harmony: reasoning ends where the answer's header is complete.
+OWN_REASONERS.update({"gpt-oss": HarmonyReasoner})
 
 # Hunyuan HY v3 / v4: markers spelled with the tokenizer's suffix (SGLang's `hunyuan` is Hy3's).
 OWN_PARSERS.update({"hy-v3": (HyV3ReasoningParser, ("hunyuan",)), "hy-v4": (HyV4ReasoningParser, ())})

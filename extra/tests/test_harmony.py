@@ -131,3 +131,17 @@ def test_prompt_decides_where_output_starts():
 @pytest.mark.parametrize("name", ["gpt-oss", "gpt_oss", "openai_gptoss", "harmony"])
 def test_engine_names(name):
     assert isinstance(get_parser(name), HarmonyParser)
+
+
+def test_a_conversations_end_tokens_in_the_prompt_do_not_close_reasoning():
+    """The chat template ends with `<|start|>assistant` after earlier messages' `<|end|>`: the
+    output still starts in the analysis channel; a prompt that ends after a terminator starts
+    outside any message."""
+    parser = get_parser("gpt-oss")
+    prompt = "<|start|>user<|message|>Hi<|end|><|start|>assistant"
+    assert parser.parse("Thinking.<|end|><|start|>assistant<|channel|>final<|message|>Hello.", prompt_text=prompt) == (
+        "Thinking.", "Hello.")
+    assert parser.parse("Hello.", prompt_text="<|start|>user<|message|>Hi<|end|>") == (None, "Hello.")
+    # a recipient after the role: the prompt opened a tool call
+    opened_call = "<|start|>assistant to=functions.f<|channel|>commentary json<|message|>"
+    assert parser.parse('{"a": 1}<|call|>', prompt_text=opened_call) == (None, '{"a": 1}<|call|>')

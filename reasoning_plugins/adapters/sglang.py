@@ -230,18 +230,20 @@ def _detector_class(module: Any, name: str, parser_class: type) -> type:
             tokenizer: Any = None,
             **_: Any,
         ) -> None:
+            self._parser = parser_class(tokenizer)
+            # a parser built from the tokenizer's own files (a response_template) has its format per instance
+            own = getattr(self._parser, "format", fmt)
             super().__init__(
-                start,
-                end,
+                (own.start or "") if own is not None else start,
+                own.end if own is not None else end,
                 force_reasoning=bool(force_reasoning),
                 stream_reasoning=stream_reasoning,
                 continue_final_message=continue_final_message,
                 previous_content=previous_content,
                 force_nonempty_content=force_nonempty_content,
             )
-            self.reasoning_default = _reasoning_default(fmt)
-            self._parser = parser_class(tokenizer)
-            self._inputs = _stream_inputs(fmt, force_reasoning, previous_content if continue_final_message else "")
+            self.reasoning_default = _reasoning_default(own)
+            self._inputs = _stream_inputs(own, force_reasoning, previous_content if continue_final_message else "")
             self._stream: Any = None
             self._held_reasoning: list[str] = []  # stream_reasoning=False: released with the content
             self._reasoning_seen: list[str] = []  # force_nonempty_content: all reasoning so far

@@ -245,7 +245,9 @@ def _wrapper_class(class_name: str, parser: OfferedParser) -> type:
     from vllm.reasoning import ReasoningParser as VllmReasoningParser
 
     ours = current_host().resolve(PARSER, parser.name)
-    mixin = _DeltaParser if isinstance(ours, type) and issubclass(ours, DeclarativeParser) else _SeedParser
+    # a parser built from the tokenizer's own files (a response_template) is declarative per instance
+    declarative = isinstance(ours, type) and (issubclass(ours, DeclarativeParser) or hasattr(ours, "class_for_tokenizer"))
+    mixin = _DeltaParser if declarative else _SeedParser
     return type(class_name, (mixin, VllmReasoningParser), {
         "__module__": __name__,
         "__qualname__": class_name,
@@ -304,8 +306,8 @@ class _DeltaParser:
     def __init__(self, tokenizer: Any = None, *args: Any, chat_template_kwargs: dict[str, Any] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)  # type: ignore[call-arg]  # vLLM's ReasoningParser
-        fmt = self.parser_class.format
         self._parser = self.parser_class(tokenizer, chat_template_kwargs=chat_template_kwargs)
+        fmt = self._parser.format  # the instance's: a response_template parser's comes from the tokenizer
         # The constructor's kwargs are vLLM's effective ones (request, reasoning_effort, server
         # defaults): they decide over the request object passed to extract_reasoning.
         self._settings = {"chat_template_kwargs": dict(chat_template_kwargs)} if chat_template_kwargs is not None else None
@@ -332,11 +334,11 @@ class _DeltaParser:
 
     @property
     def reasoning_start_str(self) -> str | None:
-        return self.parser_class.format.start
+        return self._parser.format.start
 
     @property
     def reasoning_end_str(self) -> str | None:
-        return self.parser_class.format.end
+        return self._parser.format.end
 
     def _request(self, request: Any = None) -> Any:
         return self._settings if self._settings is not None else request

@@ -176,7 +176,8 @@ def test_allow_list_and_disable(site):
     assert "example" not in allowed["names"]  # provided by the seedparsers plugin, not allowed
     assert allowed["failures"] == 0 and "deepseek-r1" in allowed["names"]
     disabled = run_with(site, code, REASONING_PLUGINS_DISABLE="1")
-    assert disabled["names"] == ["deepseek-r1", "ernie-45-vl", "ernie-45-vl-thinking", "ernie-x1", "qwq"]
+    assert disabled["names"] == ["deepseek-r1", "ernie-45-vl", "ernie-45-vl-thinking", "ernie-x1", "qwq",
+                                 "response-template"]
 
 
 def test_strict_mode_reraises(site):
