@@ -56,13 +56,18 @@ class _Cases:
         return want
 
     def expect(self, ctx: Context, text: str, mode: Mode, what: str) -> None:
-        """The parser's split of ``text`` equals what its format documents for ``mode``."""
+        """The parser's split of ``text`` equals what its format documents for ``mode`` (for a
+        'pass-through' parser: what it promises in every context, its prefix and the output)."""
         fmt = self.subject.format
         assert fmt is not None
         got = self.both(ctx, text)
         if got is None:
             return
-        want = expected_split(fmt, mode, text)
+        prefix = self.subject.pass_through
+        if prefix is not None:
+            what, want = "pass-through", Split.of("", prefix + text)
+        else:
+            want = expected_split(fmt, mode, text)
         if got != want:
             raise CheckFailed(f"[{ctx.label}] {what}: {short(text)} gave {got}; the format documents {want}")
 
@@ -144,6 +149,8 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
             if not on:
                 if fmt is not None:
                     run.expect(ctx, ANSWER, Mode.CONTENT, "thinking is off")
+                    if fmt.leading_end_is_markup:
+                        run.expect(ctx, f"{markers.end}{ANSWER}", Mode.CONTENT, "a stray end marker opens the reply")
                 elif run.both(ctx, ANSWER) not in (None, Split(None, ANSWER)):
                     raise CheckFailed(f"[{ctx.label}] {ANSWER!r} did not come back as content only")
                 continue
@@ -155,6 +162,16 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
             got = run.both(ctx, output)
             if got is not None and (got.reasoning or "").strip() != REASONING:
                 raise CheckFailed(f"[{ctx.label}] {short(output)}: reasoning is not {REASONING!r}")
+    for field, value in fmt.thinking_off_values if fmt is not None else ():
+        # as the engines read it: in chat_template_kwargs, or the request's own field
+        for ctx in (
+            Context(f"chat_template_kwargs.{field}={value}", request=_request(chat_template_kwargs={field: value})),
+            Context(f"{field}={value}", request=_request(**{field: value})),
+            Context(f"{field}={value}, {switches[0]}=True", request=_request(
+                chat_template_kwargs={field: value, switches[0]: True})) if switches else None,
+        ):
+            if ctx is not None:
+                run.expect(ctx, ANSWER, Mode.CONTENT, f"{field}={value!r} turns thinking off")
     if subject.has(Capability.MODES):
         ctx = Context("mode=content", request=_switch_request(True), mode="content")
         if fmt is not None:
@@ -263,7 +280,7 @@ def mode_empty_block(subject: Subject, driver: Driver) -> None:
             raise CheckFailed(f"{short(text)} gave reasoning {got.reasoning!r}; an empty block has reasoning None")
         if fmt is not None:
             mode = fmt.default_mode
-            if mode is Mode.AWAIT_START and not text.startswith(markers.start or "\0"):
+            if mode is Mode.AWAIT_START and not text.startswith(markers.start or "\0") and not fmt.leading_end_is_markup:
                 continue  # a hybrid's output without its start marker is content by definition
             run.expect(ctx, text, mode, "empty block")
         elif got.content != ANSWER:
