@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reasoning_plugins import Capability, Mode
+from reasoning_plugins import Capability, Mode, ReasoningFormat
 
 from ._drive import Split, per_char, per_token
 from ._drivers import Driver, failed
@@ -58,7 +58,7 @@ class _Cases:
     def expect(self, ctx: Context, text: str, mode: Mode, what: str) -> None:
         """The parser's split of ``text`` equals what its format documents for ``mode`` (for a
         'pass-through' parser: what it promises in every context, its prefix and the output)."""
-        fmt = self.subject.format
+        fmt = _format(self.subject)
         assert fmt is not None
         got = self.both(ctx, text)
         if got is None:
@@ -76,6 +76,17 @@ class _Cases:
             raise CheckSkipped(
                 f"engine:{self.driver.name}", f"{self.driver.name} cannot express the request contexts this check needs"
             )
+
+
+def _format(subject: Subject) -> ReasoningFormat | None:
+    """The format the checks compare against. A 'pass-through' parser is held to its own promise
+    (see :meth:`_Cases.expect`) whatever it declares; one with no format gets its markers' plain
+    one, which only decides which outputs and contexts to try."""
+    fmt = subject.format
+    if fmt is None and subject.pass_through is not None and subject.markers is not None:
+        markers = subject.markers
+        return ReasoningFormat(start=markers.start, end=markers.end, start_in_output=markers.start is not None)
+    return fmt
 
 
 def _markers(subject: Subject):  # noqa: ANN202 - Markers, asserted present by needs=MARKERS
@@ -114,7 +125,7 @@ def mode_start_in_prompt(subject: Subject, driver: Driver) -> None:
         # the prompt's tail is what the model saw: it outranks the request's switch
         cases.append((Context("prompt opened, switch off", request=_switch_request(False), prompt_text=opened), Mode.REASONING, text))
     for ctx, mode, output in cases:
-        if subject.format is not None:
+        if _format(subject) is not None:
             run.expect(ctx, output, mode, f"the prompt puts output in {mode.value}")
             continue
         got = run.both(ctx, output)
@@ -136,7 +147,7 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
     ``options.thinking_mode``) is off; nothing of the answer may land in reasoning.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     switches = fmt.switches if fmt is not None else ("enable_thinking", "thinking", "thinking_mode")
     for switch in switches:
@@ -194,7 +205,7 @@ def mode_no_markers(subject: Subject, driver: Driver) -> None:
     """
     text = f"{REASONING} {ANSWER}"
     ctx = _default_ctx()
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     if fmt is not None:
         run.expect(ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
@@ -214,7 +225,7 @@ def mode_truncated(subject: Subject, driver: Driver) -> None:
     half-thought presented as the answer.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     cases = []
     if markers.start:
@@ -243,7 +254,7 @@ def mode_end_without_start(subject: Subject, driver: Driver) -> None:
     This is the everyday DeepSeek-R1 and ERNIE output.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     text = f"{REASONING}\n{markers.end}\n\n{ANSWER}"
     ctx = _default_ctx()
@@ -266,7 +277,7 @@ def mode_empty_block(subject: Subject, driver: Driver) -> None:
     Thinking-off templates and budget-0 requests produce exactly this.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     outputs = [f"{markers.end}{ANSWER}"]
     if markers.start:

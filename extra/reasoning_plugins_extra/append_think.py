@@ -80,6 +80,7 @@ class AppendThinkParser(DeclarativeParser):
 
     format = APPEND_THINK
     content_prefix: ClassVar[str] = "<think>"
+    extra_capabilities = frozenset({Capability.PASS_THROUGH})
 
     def start_stream(
         self,
@@ -102,9 +103,3 @@ class AppendThinkParser(DeclarativeParser):
     def extract_content_ids(self, input_ids: Sequence[int]) -> list[int]:
         """Every id: the whole output is content."""
         return list(input_ids)
-
-
-AppendThinkParser.capabilities = frozenset({
-    Capability.NATIVE_STREAM, Capability.FINISH, Capability.TOKEN_IDS, Capability.MODES,
-    Capability.START_IN_PROMPT, Capability.START_IN_OUTPUT, Capability.PASS_THROUGH,
-})
