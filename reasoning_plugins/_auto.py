@@ -177,6 +177,11 @@ def unexported_features(fmt: ReasoningFormat) -> list[str]:
             lost.append(trim)
     if fmt.switches:
         lost.append(f"request switches {', '.join(fmt.switches)} (the chat template applies them)")
+    if fmt.thinking_off_values:
+        values = ", ".join(f"{field}={value!r}" for field, value in fmt.thinking_off_values)
+        lost.append(f"request values that turn thinking off: {values} (the chat template applies them)")
+    if fmt.leading_end_is_markup:
+        lost.append(f"leading_end_is_markup (a stray {fmt.end} opening a reply stays in the content)")
     return lost
 
 

@@ -151,3 +151,13 @@ def test_thinking_off_values_must_be_pairs():
     """A malformed declaration is a clear error naming the expected shape."""
     with pytest.raises(ValueError, match=r"\(field, value\) pairs"):
         ReasoningFormat(thinking_off_values=("reasoning_effort",))  # type: ignore[arg-type]
+
+
+def test_export_names_what_a_response_template_cannot_carry():
+    """``reasoning-plugins export`` warns that both declarations are lost in a response_template."""
+    from reasoning_plugins._auto import unexported_features
+
+    lost = " | ".join(unexported_features(OFF)) + " | " + " | ".join(unexported_features(STRAY))
+    assert "reasoning_effort='none'" in lost
+    assert "leading_end_is_markup" in lost
+    assert unexported_features(PLAIN) == ["request switches enable_thinking (the chat template applies them)"]
