@@ -304,6 +304,12 @@ class Sglang(Driver):
     passes_ids = False
     sizes = (1, 3, 2, 6, 1, 4)
 
+    def supports(self, subject: Subject, ctx: Context) -> bool:
+        # the request reaches a native stream (its top-level fields too), not the seed method
+        if not _request_only(ctx) or _chat_template_kwargs(ctx.request):
+            return False
+        return subject.native or not _top_level_switches(ctx.request)
+
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:
         pieces = regroup(_text_only(deltas), self.sizes)
         yield replay(self.name, pieces, lambda: _text_stream(subject.new_parser(), ctx, pieces))
