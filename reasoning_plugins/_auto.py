@@ -30,7 +30,7 @@ from ._errors import ReasoningPluginsError
 from ._format import ReasoningFormat
 from ._host import PARSER, current_host
 from ._modes import Mode
-from ._parser import DeclarativeParser
+from ._parser import Capability, DeclarativeParser
 
 __all__ = [
     "AutoChoice",
@@ -261,7 +261,9 @@ def _installed() -> list[_Candidate]:
         except ReasoningPluginsError:
             continue  # a duplicate or a failed plugin: `reasoning-plugins list` reports it
         fmt = getattr(cls, "format", None)
-        if isinstance(fmt, ReasoningFormat):
+        # a pass-through parser returns no reasoning section whatever the template: a choice of
+        # output layout a template cannot make
+        if isinstance(fmt, ReasoningFormat) and Capability.PASS_THROUGH not in getattr(cls, "capabilities", ()):
             found.append(_Candidate(name, cls, fmt, order, []))
     return found
 

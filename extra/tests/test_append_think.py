@@ -108,3 +108,11 @@ def test_conformance_certifies_it_as_pass_through(qwen):
     assert status["marker_id_without_text"].capability == Capability.PASS_THROUGH
     for name in ("lossless", "no_marker_leak", "reasoner_agrees", "reasoning_end_ids", "mode_no_markers"):
         assert status[name].status == "pass", (name, status[name].reason)
+
+
+def test_auto_never_chooses_it():
+    """A template cannot say "return no reasoning section": `auto` leaves this parser out."""
+    from reasoning_plugins._auto import _installed
+
+    candidates = {c.name for c in _installed()}
+    assert "minimax-m2" in candidates and "minimax-m2-append-think" not in candidates
