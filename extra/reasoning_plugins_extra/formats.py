@@ -87,7 +87,8 @@ HOLO2 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASO
 
 # MiniMax M2 / M2.1: <think>...</think>, always thinks; the model may write <think> (removed) or
 # the template opens it. vLLM's grammar moves a <minimax:tool_call> inside reasoning to the tool
-# parser: an implicit end.
+# parser: an implicit end. The append-think variant, which returns the whole output as content
+# with <think> put back in front, is a parser of its own (append_think.py).
 MINIMAX_M2 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
                              default_mode=Mode.REASONING, implicit_ends=("<minimax:tool_call>",))
 
