@@ -67,7 +67,7 @@ def token_ids_agree(subject: Subject, driver: Driver) -> None:
                         )
 
 
-@check(requires=(Capability.TOKEN_IDS,), needs=("parser", MARKERS, TOKENIZER), driven=True)
+@check(requires=(Capability.TOKEN_IDS,), excluded_by=(Capability.PASS_THROUGH,), needs=("parser", MARKERS, TOKENIZER), driven=True)
 def marker_id_without_text(subject: Subject, driver: Driver) -> None:
     """A start or end marker that arrives as its token id with empty text (an engine decoding
     with skip_special_tokens=True) still opens or closes reasoning.
@@ -113,8 +113,12 @@ def reasoning_end_ids(subject: Subject, driver: Driver) -> None:
     content ids decode to the content.
 
     vLLM starts applying a JSON schema or regex when ``is_reasoning_end`` says so; too early
-    constrains the thinking, too late (or never) lets the answer escape the grammar.
+    constrains the thinking, too late (or never) lets the answer escape the grammar. A
+    'pass-through' parser splits nothing, so its ``is_reasoning_end`` is held to where the model's
+    thinking ends (the end marker, where the context starts in reasoning) and its
+    ``extract_content_ids`` to every id.
     """
+    pass_through = subject.pass_through is not None
     for name in ("is_reasoning_end", "extract_content_ids"):
         if not _overrides(subject.parser_cls, name):
             raise CheckSkipped(
@@ -141,7 +145,10 @@ def reasoning_end_ids(subject: Subject, driver: Driver) -> None:
             if True in flags and not all(flags[flags.index(True):]):
                 back = flags.index(False, flags.index(True)) + 1
                 raise CheckFailed(f"{where}: is_reasoning_end turned True, then False again after {back} ids")
-            ended = any(marker in text for marker in enders) or (want.content is not None and want.reasoning is None)
+            if pass_through:
+                ended = started.starts == "content" or any(marker in text for marker in enders)
+            else:
+                ended = any(marker in text for marker in enders) or (want.content is not None and want.reasoning is None)
             if flags[-1] != ended:
                 raise CheckFailed(
                     f"{where}: is_reasoning_end(all ids) is {flags[-1]}, but the split {want} "
@@ -157,6 +164,10 @@ def reasoning_end_ids(subject: Subject, driver: Driver) -> None:
                         "not on the token that ends reasoning"
                     )
             content_ids = list(parser.extract_content_ids(ids))
+            if pass_through:
+                if content_ids != ids:
+                    raise CheckFailed(f"{where}: extract_content_ids gave {short(content_ids, 40)}; a pass-through parser's content is every id")
+                continue
             decoded = tokenizer.decode(content_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
             content = want.content
             blank = content[: len(content) - len(content.lstrip())] if content and started.starts == "await" else ""
@@ -199,8 +210,16 @@ def reasoner_agrees(subject: Subject) -> None:
     ``is_reasoning_end`` over growing prefixes flips exactly there, and ``extract_content_ids``
     returns the tokens the parser made content. Structured output would otherwise constrain the
     model's thinking, or miss the start of its answer.
+
+    A 'pass-through' parser has no reasoning section to agree with: its content is checked to be
+    its prefix and the output, token by token, while the reasoner, its whole-sequence methods and
+    the parser's ``is_reasoning_end`` agree on where the thinking ends (the token completing the
+    end marker), and ``extract_content_ids`` of the parser returns every id.
     """
     reasoner = _reasoner(subject)
+    if subject.pass_through is not None:
+        _pass_through_agrees(subject, reasoner)
+        return
     tokenizer = subject.tokenizer
     for started, sample in _id_cases(subject):
         ctx = started.ctx
@@ -266,6 +285,55 @@ def reasoner_agrees(subject: Subject) -> None:
             raise CheckFailed(f"{where}: extract_content_ids gave {short(extracted, 40)}, the tracker's content tokens are {short(content_ids, 40)}")
         if list(parser.extract_content_ids(ids)) != extracted:
             raise CheckFailed(f"{where}: the parser's extract_content_ids disagrees with the reasoner's")
+
+
+def _pass_through_agrees(subject: Subject, reasoner: Any) -> None:
+    tokenizer = subject.tokenizer
+    markers = subject.markers
+    assert markers is not None
+    prefix = subject.pass_through or ""
+    for started, sample in _id_cases(subject):
+        ctx = started.ctx
+        text, deltas = per_token(tokenizer, sample.text)
+        ids = _ids(deltas)
+        where = f"[{ctx.label}] {short(text, 60)}"
+        tracker = reasoner.start(list(ctx.prompt_token_ids or ()), request=ctx.request, mode=ctx.mode)
+        stream = subject.new_parser().start_stream(**ctx.kwargs())
+        problems: list[str] = []
+        reasoning, content = "", ""
+        in_reasoning, ended_after = [], []
+        for piece, token in deltas:
+            in_reasoning.append(bool(tracker.feed(token[0])))  # type: ignore[index]
+            ended_after.append(not tracker.in_reasoning)
+            r, c = read_message(stream.feed(piece, token), "feed()", problems)
+            reasoning, content = reasoning + r, content + c
+        r, c = read_message(stream.finish(), "finish()", problems)
+        reasoning, content = reasoning + r, content + c
+        if reasoning or content != prefix + text:
+            raise CheckFailed(f"{where}: streamed per token gave reasoning={short(reasoning or None, 30)}, "
+                              f"content={short(content, 50)}; a pass-through parser promises {short(prefix + text, 50)}")
+        if started.starts == "reasoning":
+            want = [False] * len(ids)
+            if markers.end in text:
+                flip = next(k for k in range(len(ids)) if markers.end in tokenizer.decode(ids[: k + 1], skip_special_tokens=False))
+                want[flip:] = [True] * (len(ids) - flip)
+            if ended_after != want:
+                raise CheckFailed(f"{where}: the tracker sees the thinking end after tokens {ended_after}; the end marker is at {want}")
+        parser = subject.new_parser()
+        whole = reasoner
+        if ctx.label != "default":
+            parser.bind(**ctx.kwargs())
+            whole = subject.new_reasoner().bind(ctx.request, prompt_token_ids=ctx.prompt_token_ids, mode=ctx.mode)
+        for k in range(1, len(ids) + 1):
+            by_reasoner, by_parser = whole.is_reasoning_end(ids[:k]), parser.is_reasoning_end(ids[:k])
+            if not by_reasoner == by_parser == ended_after[k - 1]:
+                raise CheckFailed(f"{where}: after {k} ids is_reasoning_end says {by_parser} (parser), {by_reasoner} "
+                                  f"(reasoner); the per-token tracker says {ended_after[k - 1]}")
+        grammar_ids = [t for t, thinking in zip(ids, in_reasoning) if not thinking]
+        if list(whole.extract_content_ids(ids)) != grammar_ids:
+            raise CheckFailed(f"{where}: the reasoner's extract_content_ids disagrees with its tracker's content tokens")
+        if list(parser.extract_content_ids(ids)) != ids:
+            raise CheckFailed(f"{where}: the parser's extract_content_ids is not every id (all of the output is content)")
 
 
 def _withheld_blank(ids: list[int], in_reasoning: list[bool], tokenizer: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reasoning_plugins import Capability, Mode
+from reasoning_plugins import Capability, Mode, ReasoningFormat
 
 from ._drive import Split, per_char, per_token
 from ._drivers import Driver, failed
@@ -56,13 +56,18 @@ class _Cases:
         return want
 
     def expect(self, ctx: Context, text: str, mode: Mode, what: str) -> None:
-        """The parser's split of ``text`` equals what its format documents for ``mode``."""
-        fmt = self.subject.format
+        """The parser's split of ``text`` equals what its format documents for ``mode`` (for a
+        'pass-through' parser: what it promises in every context, its prefix and the output)."""
+        fmt = _format(self.subject)
         assert fmt is not None
         got = self.both(ctx, text)
         if got is None:
             return
-        want = expected_split(fmt, mode, text)
+        prefix = self.subject.pass_through
+        if prefix is not None:
+            what, want = "pass-through", Split.of("", prefix + text)
+        else:
+            want = expected_split(fmt, mode, text)
         if got != want:
             raise CheckFailed(f"[{ctx.label}] {what}: {short(text)} gave {got}; the format documents {want}")
 
@@ -71,6 +76,17 @@ class _Cases:
             raise CheckSkipped(
                 f"engine:{self.driver.name}", f"{self.driver.name} cannot express the request contexts this check needs"
             )
+
+
+def _format(subject: Subject) -> ReasoningFormat | None:
+    """The format the checks compare against. A 'pass-through' parser is held to its own promise
+    (see :meth:`_Cases.expect`) whatever it declares; one with no format gets its markers' plain
+    one, which only decides which outputs and contexts to try."""
+    fmt = subject.format
+    if fmt is None and subject.pass_through is not None and subject.markers is not None:
+        markers = subject.markers
+        return ReasoningFormat(start=markers.start, end=markers.end, start_in_output=markers.start is not None)
+    return fmt
 
 
 def _markers(subject: Subject):  # noqa: ANN202 - Markers, asserted present by needs=MARKERS
@@ -109,7 +125,7 @@ def mode_start_in_prompt(subject: Subject, driver: Driver) -> None:
         # the prompt's tail is what the model saw: it outranks the request's switch
         cases.append((Context("prompt opened, switch off", request=_switch_request(False), prompt_text=opened), Mode.REASONING, text))
     for ctx, mode, output in cases:
-        if subject.format is not None:
+        if _format(subject) is not None:
             run.expect(ctx, output, mode, f"the prompt puts output in {mode.value}")
             continue
         got = run.both(ctx, output)
@@ -131,7 +147,7 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
     ``options.thinking_mode``) is off; nothing of the answer may land in reasoning.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     switches = fmt.switches if fmt is not None else ("enable_thinking", "thinking", "thinking_mode")
     for switch in switches:
@@ -146,6 +162,8 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
             if not on:
                 if fmt is not None:
                     run.expect(ctx, ANSWER, Mode.CONTENT, "thinking is off")
+                    if fmt.leading_end_is_markup:
+                        run.expect(ctx, f"{markers.end}{ANSWER}", Mode.CONTENT, "a stray end marker opens the reply")
                 elif run.both(ctx, ANSWER) not in (None, Split(None, ANSWER)):
                     raise CheckFailed(f"[{ctx.label}] {ANSWER!r} did not come back as content only")
                 continue
@@ -157,6 +175,16 @@ def mode_thinking_disabled(subject: Subject, driver: Driver) -> None:
             got = run.both(ctx, output)
             if got is not None and (got.reasoning or "").strip() != REASONING:
                 raise CheckFailed(f"[{ctx.label}] {short(output)}: reasoning is not {REASONING!r}")
+    for field, value in fmt.thinking_off_values if fmt is not None else ():
+        # as the engines read it: in chat_template_kwargs, or the request's own field
+        for ctx in (
+            Context(f"chat_template_kwargs.{field}={value}", request=_request(chat_template_kwargs={field: value})),
+            Context(f"{field}={value}", request=_request(**{field: value})),
+            Context(f"{field}={value}, {switches[0]}=True", request=_request(
+                chat_template_kwargs={field: value, switches[0]: True})) if switches else None,
+        ):
+            if ctx is not None:
+                run.expect(ctx, ANSWER, Mode.CONTENT, f"{field}={value!r} turns thinking off")
     if subject.has(Capability.MODES):
         ctx = Context("mode=content", request=_switch_request(True), mode="content")
         if fmt is not None:
@@ -179,7 +207,7 @@ def mode_no_markers(subject: Subject, driver: Driver) -> None:
     """
     text = f"{REASONING} {ANSWER}"
     ctx = _default_ctx()
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     if fmt is not None:
         run.expect(ctx, text, fmt.default_mode, f"default mode {fmt.default_mode.value}")
@@ -199,7 +227,7 @@ def mode_truncated(subject: Subject, driver: Driver) -> None:
     half-thought presented as the answer.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     cases = []
     if markers.start:
@@ -228,7 +256,7 @@ def mode_end_without_start(subject: Subject, driver: Driver) -> None:
     This is the everyday DeepSeek-R1 and ERNIE output.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     text = f"{REASONING}\n{markers.end}\n\n{ANSWER}"
     ctx = _default_ctx()
@@ -251,7 +279,7 @@ def mode_empty_block(subject: Subject, driver: Driver) -> None:
     Thinking-off templates and budget-0 requests produce exactly this.
     """
     markers = _markers(subject)
-    fmt = subject.format
+    fmt = _format(subject)
     run = _Cases(subject, driver)
     outputs = [f"{markers.end}{ANSWER}"]
     if markers.start:
@@ -265,7 +293,7 @@ def mode_empty_block(subject: Subject, driver: Driver) -> None:
             raise CheckFailed(f"{short(text)} gave reasoning {got.reasoning!r}; an empty block has reasoning None")
         if fmt is not None:
             mode = fmt.default_mode
-            if mode is Mode.AWAIT_START and not text.startswith(markers.start or "\0"):
+            if mode is Mode.AWAIT_START and not text.startswith(markers.start or "\0") and not fmt.leading_end_is_markup:
                 continue  # a hybrid's output without its start marker is content by definition
             run.expect(ctx, text, mode, "empty block")
         elif got.content != ANSWER:

@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from . import strategies as cs
 from ._checks_stream import driver_contexts, driver_share
-from ._drive import Delta, per_char, per_token, regroup
+from ._drive import Delta, Split, per_char, per_token, regroup
 from ._drivers import Driver, failed
 from ._property import run_property
 from ._registry import MARKERS, check
-from ._relations import may_end_inside_marker, rebuild_problem
+from ._relations import may_end_inside_marker, pass_through_problem, rebuild_problem
 from ._results import CheckFailed, raised, short
 from ._samples import Sample, Started, samples_for
 from ._subject import Subject
@@ -49,24 +49,33 @@ def lossless(subject: Subject, driver: Driver) -> None:
     """Reasoning + content rebuild the output minus its markers; only the newlines the format
     declares as markup (capability 'trims') may also go.
 
-    Users rely on no word of the model's output being dropped, duplicated or reordered.
+    Users rely on no word of the model's output being dropped, duplicated or reordered. A
+    parser declaring 'pass-through' (no reasoning section) is held to its own promise instead:
+    content is exactly its ``content_prefix`` followed by the output, reasoning None.
     """
+    pass_through = subject.pass_through is not None
+
+    def problem_of(text: str, split: Split, starts: str | None = None) -> str | None:
+        if pass_through:
+            return pass_through_problem(text, split, subject)
+        return rebuild_problem(text, split, subject, starts)
+
     for started, sample in structured_cases(subject, driver):
         ctx = started.ctx
         for how, text, deltas in chunkings(subject, sample.text):
             ids = [i for _, d in deltas for i in d or ()] or None
-            problem = rebuild_problem(text, driver.expected(subject, ctx, text, ids), subject, started.starts)
+            problem = problem_of(text, driver.expected(subject, ctx, text, ids), started.starts)
             if problem:
                 raise CheckFailed(f"[{ctx.label}] {driver.reference}: {problem}")
             for sent in driver.runs(subject, ctx, deltas):
-                problem = rebuild_problem(text, sent.streamed.split, subject, started.starts)
+                problem = problem_of(text, sent.streamed.split, started.starts)
                 if problem:
                     raise failed(sent.label, f"[{ctx.label}] stream {how}: {problem}")
 
     first = driver_contexts(subject, driver)[0]
 
     def body(text: str) -> None:
-        problem = rebuild_problem(text, driver.expected(subject, first.ctx, text), subject)
+        problem = problem_of(text, driver.expected(subject, first.ctx, text))
         if problem:
             raise CheckFailed(f"[{first.ctx.label}] {driver.reference}: {problem}")
 
@@ -84,15 +93,25 @@ def no_marker_leak(subject: Subject, driver: Driver) -> None:
     (``</thi`` + ``nk>``); tool-call openers that end reasoning stay whole in the content.
 
     Users display reasoning and content as they arrive; a stray ``</thi`` cannot be taken back.
+    A 'pass-through' parser keeps every marker in the content by design: no delta of it may
+    carry reasoning, and its streamed content is exactly its ``content_prefix`` and the output.
     """
     markers = subject.markers
     assert markers is not None
     edges = markers.edge_chars
+    pass_through = subject.pass_through is not None
     for started, sample in structured_cases(subject, driver):
         ctx = started.ctx
         for how, text, deltas in chunkings(subject, sample.text):
             for sent in driver.runs(subject, ctx, deltas):
                 streamed = sent.streamed
+                if pass_through:
+                    carried = next((r for r, _c in streamed.deltas if r), None)
+                    problem = pass_through_problem(text, streamed.split, subject)
+                    if carried is not None or problem:
+                        raise failed(sent.label, f"[{ctx.label}] {how} of {short(text)}: " + (
+                            f"a delta carried reasoning {short(carried, 40)}" if carried is not None else problem))
+                    continue
                 for index, (reasoning, _content) in enumerate(streamed.deltas):
                     if set(reasoning) & edges:
                         raise failed(

@@ -75,13 +75,38 @@ class Driver:
 # -- what a parser accepts ------------------------------------------------------------------
 
 
+# Top-level request fields a parser may read as a thinking switch; engines that hand the parser
+# no request cannot convey them. vLLM copies ``reasoning_effort`` into the chat template's kwargs.
+_TOP_LEVEL_SWITCHES = ("enable_thinking", "thinking", "reasoning_effort")
+_VLLM_COPIES = ("reasoning_effort",)
+
+
 def _chat_template_kwargs(request: Any) -> dict[str, Any] | None:
     value = request_field(request, "chat_template_kwargs")
     return dict(value) if value else None
 
 
+def _top_level_switches(request: Any) -> dict[str, Any]:
+    found = {}
+    for name in _TOP_LEVEL_SWITCHES:
+        value = request_field(request, name)
+        if value is not None:
+            found[name] = value
+    return found
+
+
 def _is_default(ctx: Context) -> bool:
-    return _request_only(ctx) and not _chat_template_kwargs(ctx.request)
+    return _request_only(ctx) and not _chat_template_kwargs(ctx.request) and not _top_level_switches(ctx.request)
+
+
+def _vllm_kwargs(request: Any) -> dict[str, Any] | None:
+    """The chat_template_kwargs vLLM builds a parser with: the request's, plus the top-level
+    fields vLLM copies into them (``reasoning_effort``) where the request did not set them."""
+    kwargs = _chat_template_kwargs(request) or {}
+    for name, value in _top_level_switches(request).items():
+        if name in _VLLM_COPIES:
+            kwargs.setdefault(name, value)
+    return kwargs or None
 
 
 def _request_only(ctx: Context) -> bool:
@@ -124,16 +149,16 @@ def _parse(parser: Any, ctx: Context, text: str, ids: Sequence[int] | None, prob
 
 def _vllm_parser(subject: Subject, ctx: Context) -> Any:
     """A fresh instance, built as vLLM builds one for a request."""
-    kwargs = _chat_template_kwargs(ctx.request)
+    kwargs = _vllm_kwargs(ctx.request)
     if kwargs and _accepts_chat_template_kwargs(subject.parser_cls):
         return subject.parser_cls(subject.tokenizer, chat_template_kwargs=kwargs)
     return subject.parser_cls(subject.tokenizer)
 
 
 def _vllm_can_express(subject: Subject, ctx: Context) -> bool:
-    if not _request_only(ctx):
+    if not _request_only(ctx) or set(_top_level_switches(ctx.request)) - set(_VLLM_COPIES):
         return False
-    return not _chat_template_kwargs(ctx.request) or _accepts_chat_template_kwargs(subject.parser_cls)
+    return not _vllm_kwargs(ctx.request) or _accepts_chat_template_kwargs(subject.parser_cls)
 
 
 def lag_text(deltas: Sequence[Delta], lag: int) -> list[Delta]:
@@ -278,6 +303,12 @@ class Sglang(Driver):
     summary = "text only, in increments of 1-6 deltas of varying size, then a final flush (finish())"
     passes_ids = False
     sizes = (1, 3, 2, 6, 1, 4)
+
+    def supports(self, subject: Subject, ctx: Context) -> bool:
+        # the request reaches a native stream (its top-level fields too), not the seed method
+        if not _request_only(ctx) or _chat_template_kwargs(ctx.request):
+            return False
+        return subject.native or not _top_level_switches(ctx.request)
 
     def runs(self, subject: Subject, ctx: Context, deltas: Sequence[Delta]) -> Iterator[Sent]:
         pieces = regroup(_text_only(deltas), self.sizes)

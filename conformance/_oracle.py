@@ -53,9 +53,14 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     if mode is Mode.RESPONSE:
         return _verbatim(_wrapped(fmt, text) if fmt.content_wrapper else text)
     if mode is Mode.CONTENT:
+        if fmt.leading_end_is_markup and text.startswith(fmt.end):
+            text = text[len(fmt.end) :]  # a stray end marker as the very first text is markup
         return _verbatim(_content(fmt, text))
     if mode is Mode.AWAIT_START and fmt.start:
         stripped = text.lstrip()
+        if fmt.leading_end_is_markup and stripped.startswith(fmt.end):
+            # a stray end marker as the first word: it and the whitespace before it are markup
+            return _verbatim(_content(fmt, stripped[len(fmt.end) :]))
         if not stripped.startswith(fmt.start):
             return _verbatim(text)
         text = stripped[len(fmt.start) :]

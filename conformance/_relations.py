@@ -9,7 +9,7 @@ from reasoning_plugins import Capability
 from ._drive import Split
 from ._subject import Markers, Subject
 
-__all__ = ["content_ids_problem", "may_end_inside_marker", "rebuild_problem", "trim_allowances"]
+__all__ = ["content_ids_problem", "may_end_inside_marker", "pass_through_problem", "rebuild_problem", "trim_allowances"]
 
 UNBOUNDED = -1
 
@@ -92,7 +92,22 @@ def rebuild_problem(output: str, split: Split, subject: Subject, starts: str | N
     rebuilt = split.text
     if re.fullmatch("".join(pattern), rebuilt, flags=re.DOTALL):
         return None
+    stripped = output.lstrip()
+    if starts == "await" and stripped != output and any(
+        stripped.startswith(m) for m in (markers.start, markers.end if markers.leading_end else None) if m
+    ):
+        # whitespace before the marker that decides an output awaiting its start marker is markup
+        return rebuild_problem(stripped, split, subject, starts)
     return f"reasoning + content {rebuilt!r} is not the output {output!r} minus its markers"
+
+
+def pass_through_problem(output: str, split: Split, subject: Subject) -> str | None:
+    """None when a pass-through parser's split of ``output`` is what it promises: no reasoning,
+    and content exactly its ``content_prefix`` followed by the output."""
+    want = Split.of("", (subject.pass_through or "") + output)
+    if split == want:
+        return None
+    return f"gave {split}; a pass-through parser promises {want}"
 
 
 def content_ids_problem(decoded: str, content: str | None, subject: Subject) -> str | None:

@@ -265,9 +265,26 @@ def samples_for(subject: Subject, started: Started, seed: int = 0) -> list[Sampl
     if started.starts in ("reasoning",):
         return every
     if started.starts == "await":
-        return [s for s in every if markers.start and s.text.startswith(markers.start)] + content_samples(markers, seed)
+        return ([s for s in every if markers.start and s.text.startswith(markers.start)] + content_samples(markers, seed)
+                + stray_end_samples(markers, seed, spaced=True))
     if started.starts is None:
         if markers.start:
             return [s for s in every if s.text.startswith(markers.start)]
         return every
+    if started.starts == "content":
+        return content_samples(markers, seed) + stray_end_samples(markers, seed, spaced=False)
     return content_samples(markers, seed)
+
+
+def stray_end_samples(markers: Markers, seed: int = 0, *, spaced: bool) -> list[Sample]:
+    """Replies opened by a stray end marker, for formats where it is markup there (``leading_end``);
+    ``spaced``: whitespace before it too (markup where output waits for the start marker)."""
+    if not markers.leading_end:
+        return []
+    rng = random.Random(seed + 3)
+    answer = words(rng, 9, markers.edge_chars)
+    E = markers.end
+    out = [Sample("stray-end", f"{E}{answer}"), Sample("stray-end-newlines", f"{E}\n\n{answer}"), Sample("stray-end-only", E)]
+    if spaced:
+        out.append(Sample("stray-end-after-whitespace", f"\n {E}{answer}"))
+    return out

@@ -175,6 +175,17 @@ class Subject:
         return capability in self.capabilities
 
     @property
+    def pass_through(self) -> str | None:
+        """For a parser declaring 'pass-through' (no reasoning section), the text it puts in front
+        of the output (its ``content_prefix``, "" when it declares none); None otherwise."""
+        if not self.has(Capability.PASS_THROUGH):
+            return None
+        prefix = getattr(self.parser_cls, "content_prefix", "")
+        if not isinstance(prefix, str):
+            raise TypeError(f"{self.parser_cls.__name__}.content_prefix must be a str, got {prefix!r}")
+        return prefix
+
+    @property
     def format(self) -> ReasoningFormat | None:
         for owner in (self.parser_cls, self.reasoner_cls):
             fmt = getattr(owner, "format", None)

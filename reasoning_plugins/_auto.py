@@ -30,7 +30,7 @@ from ._errors import ReasoningPluginsError
 from ._format import ReasoningFormat
 from ._host import PARSER, current_host
 from ._modes import Mode
-from ._parser import DeclarativeParser
+from ._parser import Capability, DeclarativeParser
 
 __all__ = [
     "AutoChoice",
@@ -177,6 +177,11 @@ def unexported_features(fmt: ReasoningFormat) -> list[str]:
             lost.append(trim)
     if fmt.switches:
         lost.append(f"request switches {', '.join(fmt.switches)} (the chat template applies them)")
+    if fmt.thinking_off_values:
+        values = ", ".join(f"{field}={value!r}" for field, value in fmt.thinking_off_values)
+        lost.append(f"request values that turn thinking off: {values} (the chat template applies them)")
+    if fmt.leading_end_is_markup:
+        lost.append(f"leading_end_is_markup (a stray {fmt.end} opening a reply stays in the content)")
     return lost
 
 
@@ -256,7 +261,9 @@ def _installed() -> list[_Candidate]:
         except ReasoningPluginsError:
             continue  # a duplicate or a failed plugin: `reasoning-plugins list` reports it
         fmt = getattr(cls, "format", None)
-        if isinstance(fmt, ReasoningFormat):
+        # a pass-through parser returns no reasoning section whatever the template: a choice of
+        # output layout a template cannot make
+        if isinstance(fmt, ReasoningFormat) and Capability.PASS_THROUGH not in getattr(cls, "capabilities", ()):
             found.append(_Candidate(name, cls, fmt, order, []))
     return found
 

@@ -45,6 +45,15 @@ class ReasoningFormat:
     start_label: text the model writes right after the start marker that belongs to it (Gemma 4's
         ``thought\\n`` channel label), removed where reasoning opens: after the start marker, or at
         the output's start when the output begins in reasoning.
+    leading_end_is_markup: an end marker that opens output outside reasoning is markup, removed
+        (MiniMax M3 renders earlier non-thinking turns with a bare ``</mm:think>`` and may open its
+        reply with one): where the output waits for the start marker, at its first word
+        (whitespace before it is markup too, as before a start marker); where it starts in
+        content, as its very first text. Later end markers stay in the content.
+    thinking_off_values: ``(field, value)`` pairs of request values that turn thinking off, read
+        from ``chat_template_kwargs``, else the request's top-level field (DeepSeek V4's
+        ``("reasoning_effort", "none")``); they decide before ``switches``. Values compare
+        case-insensitively.
     """
 
     end: str = "</think>"
@@ -58,6 +67,8 @@ class ReasoningFormat:
     trim_content_leading_newlines: bool = False
     trim_wrapper_newlines: bool = False
     start_label: str | None = None
+    leading_end_is_markup: bool = False
+    thinking_off_values: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.end:
@@ -69,6 +80,12 @@ class ReasoningFormat:
             raise ValueError("start_in_output=True needs a start marker")
         if self.start_label is not None and (not self.start_label or self.start is None):
             raise ValueError("start_label must be a non-empty string, and needs a start marker")
+        for pair in self.thinking_off_values:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(v, str) and v for v in pair)):
+                raise ValueError(
+                    "thinking_off_values must be (field, value) pairs of non-empty strings, e.g. "
+                    f"(('reasoning_effort', 'none'),); got {pair!r}"
+                )
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -216,6 +233,9 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
         phases["reason"].next_phase[DROP] = "label"
     if "wrapped" in phases:
         phases["wrapped"].next_phase = {WRAP_CLOSE: "after_wrap"}
+    if fmt.leading_end_is_markup:
+        # output that starts in content: a stray end marker as its first text is markup
+        phases["lead"] = Phase(name="lead", section=CONTENT, anchored=True, next_phase={END: after_end})
 
     end_ids = {token_ids[m] for m in (fmt.end, *fmt.implicit_ends) if m in token_ids}
     return Program(
@@ -238,6 +258,8 @@ def initial_phase(program: Program, mode: Mode) -> str:
         return "wrapped" if "wrapped" in phases else "content"
     if mode is Mode.TOOL_CALL:
         return "content"
+    if "lead" in phases:
+        return "lead"
     return "content_pre" if "content_pre" in phases else "content"
 
 
@@ -263,7 +285,7 @@ def resolve_mode(
         from_prompt = mode_from_prompt_text(prompt_text, fmt.start, fmt.end)
     if from_prompt is not None:
         return from_prompt
-    switch = thinking_switch(request, fmt.switches)
+    switch = thinking_switch(request, fmt.switches, fmt.thinking_off_values)
     if switch is True:
         return fmt.thinking_on_mode()
     if switch is False:

@@ -36,7 +36,8 @@ class Markers:
     implicit_ends: markers that end reasoning and stay in the content (a tool-call opener);
     content_wrapper: (open, close) markers around the content, removed by the parser;
     start_label: text right after the start marker (or at the start of output that begins in
-    reasoning) that the parser removes with it (Gemma 4's ``thought\\n``).
+    reasoning) that the parser removes with it (Gemma 4's ``thought\\n``);
+    leading_end: an end marker opening output outside reasoning is markup, removed (MiniMax M3).
     """
 
     end: str
@@ -44,6 +45,7 @@ class Markers:
     implicit_ends: tuple[str, ...] = ()
     content_wrapper: tuple[str, str] | None = None
     start_label: str | None = None
+    leading_end: bool = False
 
     def __post_init__(self) -> None:
         for marker in (self.end, self.start, *self.implicit_ends, *(self.content_wrapper or ())):
@@ -55,7 +57,7 @@ class Markers:
     @classmethod
     def from_format(cls, fmt: ReasoningFormat) -> Markers:
         return cls(end=fmt.end, start=fmt.start, implicit_ends=tuple(fmt.implicit_ends), content_wrapper=fmt.content_wrapper,
-                   start_label=fmt.start_label)
+                   start_label=fmt.start_label, leading_end=fmt.leading_end_is_markup)
 
     @classmethod
     def from_declaration(cls, value: Any, owner: str) -> Markers:
@@ -65,11 +67,11 @@ class Markers:
         if isinstance(value, ReasoningFormat):
             return cls.from_format(value)
         if isinstance(value, Mapping):
-            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper", "start_label"}
+            unknown = set(value) - {"start", "end", "implicit_ends", "content_wrapper", "start_label", "leading_end"}
             if unknown or "end" not in value:
                 raise ValueError(
                     f"{owner}.conformance_markers: expected keys start, end, implicit_ends, "
-                    f"content_wrapper, start_label ('end' required); got {sorted(value)}"
+                    f"content_wrapper, start_label, leading_end ('end' required); got {sorted(value)}"
                 )
             wrapper = value.get("content_wrapper")
             return cls(
@@ -78,6 +80,7 @@ class Markers:
                 implicit_ends=tuple(value.get("implicit_ends") or ()),
                 content_wrapper=tuple(wrapper) if wrapper else None,  # type: ignore[arg-type]
                 start_label=value.get("start_label"),
+                leading_end=bool(value.get("leading_end", False)),
             )
         if isinstance(value, tuple | list) and len(value) == 2:
             return cls(start=value[0], end=value[1])

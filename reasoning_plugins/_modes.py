@@ -86,25 +86,36 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
-# reasoning_effort levels that turn thinking off: OpenAI's "none", and "no_think" as Hunyuan's
-# chat templates name it. Every other level thinks.
+# reasoning_effort levels that turn thinking off where ``reasoning_effort`` is a declared switch:
+# OpenAI's "none", and "no_think" as Hunyuan's chat templates name it. Every other level thinks.
 EFFORT_OFF = frozenset({"none", "no_think"})
 
 
-def thinking_switch(request: Any, switches: Sequence[str]) -> bool | None:
+def thinking_switch(
+    request: Any, switches: Sequence[str], off_values: Sequence[tuple[str, str]] = ()
+) -> bool | None:
     """The request's thinking on/off switch among ``switches``, or None when it sets none.
 
     Switch names: ``enable_thinking`` and ``thinking`` (``chat_template_kwargs``, or top level),
     ``thinking_mode`` (``chat_template_kwargs.options.thinking_mode``: "open"/"close", as ERNIE
     reads it, else ``chat_template_kwargs.thinking_mode``: "enabled"/"disabled", as MiniMax M3),
     ``reasoning_effort`` (``chat_template_kwargs``, or top level: off at a level of
-    :data:`EFFORT_OFF`, on at any other level).
+    :data:`EFFORT_OFF`, on at any other level; the first switch the request sets decides).
+    ``off_values``: ``(field, value)`` pairs that turn thinking off whatever the switches say
+    (DeepSeek V4's ``("reasoning_effort", "none")``, where other levels leave thinking as the
+    switches decide), read from ``chat_template_kwargs``, else the top level.
     """
-    if request is None or not switches:
+    if request is None or not (switches or off_values):
         return None
     kwargs = request_field(request, "chat_template_kwargs") or {}
     if not isinstance(kwargs, dict):
         return None
+    for name, value in off_values:
+        raw = kwargs.get(name)
+        if raw is None:
+            raw = request_field(request, name)
+        if isinstance(raw, str) and raw.strip().lower() == value.lower():
+            return False
     for switch in switches:
         if switch == "thinking_mode":
             options = kwargs.get("options")
@@ -157,6 +168,7 @@ def reasoning_end_index(
     implicit_ids: frozenset[int],
     is_blank: Any = None,
     text_ends: Any = None,
+    leading_end: bool = False,
 ) -> int | None:
     """Index of an output's first content token, or None while reasoning has not ended.
 
@@ -169,15 +181,21 @@ def reasoning_end_index(
     ``text_ends`` (a ``TextMarkers``) finds implicit ends that are not single tokens by their
     text: content begins at the token that completes one, as the tracker sees it (the tokens
     that spelled its start were reasoning by the time it was complete).
+
+    ``leading_end`` (the format's ``leading_end_is_markup``): an end marker token opening output
+    outside reasoning (first in content, first word while awaiting the start) is markup, and
+    content begins after it.
     """
     if mode is Mode.CONTENT or mode is Mode.RESPONSE or mode is Mode.TOOL_CALL:
-        return 0
+        return 1 if leading_end and mode is Mode.CONTENT and ids and ids[0] == end_id else 0
     index = 0
     if mode is Mode.AWAIT_START and start_id is not None:
         while index < len(ids) and is_blank is not None and is_blank(ids[index]):
             index += 1
         if index == len(ids):
             return None
+        if leading_end and ids[index] == end_id:
+            return index + 1  # a stray end marker: markup, like the whitespace before it
         if ids[index] != start_id:
             return index  # whitespace before the first word is not for the grammar
         index += 1

@@ -28,6 +28,10 @@ class Capability:
     CONTENT_WRAPPER = "content-wrapper"  # content wrapped in markers that are removed
     TRIMS = "trims"  # some newlines next to markers belong to the markup
     MODES = "modes"  # accepts an explicit mode / model_status
+    # no reasoning section: the content is the class's ``content_prefix`` followed by the output,
+    # exactly, in every context (MiniMax M2 append-think re-inserts ``<think>``); is_reasoning_end
+    # still says where guided decoding may start, and extract_content_ids returns every id
+    PASS_THROUGH = "pass-through"
 
 
 class ReasoningParser:
@@ -348,7 +352,8 @@ class DeclarativeParser(ReasoningParser):
         end_id = program.end_id
         implicit = program.end_ids - {end_id} if end_id is not None else program.end_ids
         mode = self.resolve_mode(**self._bound)
-        return reasoning_end_index(input_ids, mode, program.start_id, end_id, implicit, self._is_blank, self._text_ends)
+        return reasoning_end_index(input_ids, mode, program.start_id, end_id, implicit, self._is_blank, self._text_ends,
+                                   program.fmt.leading_end_is_markup)
 
 
 def _capabilities(fmt: ReasoningFormat) -> frozenset[str]:
@@ -358,7 +363,7 @@ def _capabilities(fmt: ReasoningFormat) -> frozenset[str]:
     else:
         caps.add(Capability.START_IN_PROMPT)
         caps.add(Capability.START_IN_OUTPUT)
-    if fmt.switches:
+    if fmt.switches or fmt.thinking_off_values:
         caps.add(Capability.THINKING_SWITCH)
     if fmt.implicit_ends:
         caps.add(Capability.IMPLICIT_END)

@@ -22,11 +22,12 @@ class ReasoningTracker:
     tokens, the only ones a grammar should see.
     """
 
-    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "_is_blank", "_by_text", "in_reasoning")
+    __slots__ = ("_start_id", "_end_id", "_implicit_ids", "_awaiting", "_is_blank", "_by_text", "_stray_end",
+                 "in_reasoning")
 
     def __init__(
         self, start_id: int | None, end_id: int, implicit_ids: frozenset[int], mode: Mode, is_blank: Any = None,
-        text_ends: TextMarkers | None = None,
+        text_ends: TextMarkers | None = None, leading_end: bool = False,
     ) -> None:
         self._start_id = start_id
         self._end_id = end_id
@@ -36,6 +37,8 @@ class ReasoningTracker:
         self._by_text = text_ends.finder() if text_ends is not None else None
         self._awaiting = mode is Mode.AWAIT_START and start_id is not None
         self.in_reasoning = mode is Mode.REASONING or mode is Mode.AWAIT_START
+        # leading_end_is_markup: an end marker opening output outside reasoning is not for the grammar
+        self._stray_end = leading_end and (self._awaiting or mode is Mode.CONTENT)
 
     @property
     def awaiting_start(self) -> bool:
@@ -47,9 +50,16 @@ class ReasoningTracker:
             if self._is_blank is not None and self._is_blank(token_id):
                 return True  # whitespace before the decision: markup if <think> follows
             self._awaiting = False
+            stray, self._stray_end = self._stray_end, False
+            if stray and token_id == self._end_id:
+                self.in_reasoning = False
+                return True
             self.in_reasoning = token_id == self._start_id
             return self.in_reasoning
         if not self.in_reasoning:
+            if self._stray_end:
+                self._stray_end = False
+                return token_id == self._end_id
             return False
         if token_id == self._end_id:
             self.in_reasoning = False
@@ -192,7 +202,7 @@ class DeclarativeReasoner(Reasoner):
     def _end_index(self, input_ids: Sequence[int]) -> int | None:
         return reasoning_end_index(
             input_ids, self._default_mode(), self.start_token_id, self.end_token_id, self.implicit_end_ids,
-            self._is_blank, self._text_ends,
+            self._is_blank, self._text_ends, self.format.leading_end_is_markup,
         )
 
     def start(
@@ -200,7 +210,8 @@ class DeclarativeReasoner(Reasoner):
     ) -> ReasoningTracker:
         resolved = self.resolve_mode(prompt_token_ids or (), request=request, mode=mode)
         return ReasoningTracker(
-            self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved, self._is_blank, self._text_ends
+            self.start_token_id, self.end_token_id, self.implicit_end_ids, resolved, self._is_blank, self._text_ends,
+            self.format.leading_end_is_markup,
         )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from ._format import (
     CONTENT,
     DROP,
+    END,
     IMPLICIT_END,
     Phase,
     Program,
@@ -360,6 +361,12 @@ class ReasoningStream:
         if phase.name == "await":
             return self._await_start(buf, i, known_blank, final)
         program = self._program
+        if phase.name == "lead":
+            at = self._leading_end(buf, i, i, final)
+            if at is None:
+                return None
+            self._phase = program.phases[phase.next_phase[END]]
+            return at if at >= 0 else i
         if phase.name == "label":
             label = phase.openers[0]
             if buf.startswith(label, i):
@@ -391,6 +398,33 @@ class ReasoningStream:
         self._phase = program.phases["content"]
         return j
 
+    def _leading_end(self, buf: str, i: int, j: int, final: bool) -> int | None:
+        """A stray end marker opening the output at ``buf[j]`` after the whitespace ``buf[i:j]``
+        (``leading_end_is_markup``): where the output continues after it, -1 when it is not
+        there, None while it could be."""
+        program = self._program
+        end, end_id = program.fmt.end, program.end_id
+        credit = self._credit(end_id) if self._by_ids and end_id is not None else -1
+        if credit >= 0 and self._credits[credit][1] > j:
+            credit = -1  # its id arrived after the output's first word
+        by_text = not self._by_ids or end_id is None or credit >= 0
+        if by_text and buf.startswith(end, j):
+            if credit >= 0:
+                del self._credits[credit]
+            return j + len(end)
+        if by_text and not final and end.startswith(buf[j:]):
+            return None
+        if credit >= 0:
+            # its id arrived without its text (a skipped special token): it sits where the text of
+            # the ids after it begins (text may lag the ids), else where its id arrived
+            at = max(i, self._credits[credit][1])
+            placed = self._place_by_later_ids(buf, at, self._credits[credit][2], final)
+            if placed is None and not final and len(buf) - at <= ID_TEXT_WINDOW:
+                return None
+            del self._credits[credit]
+            return at if placed is None else placed
+        return -1
+
     def _await_start(self, buf: str, i: int, known_blank: int, final: bool) -> int | None:
         """Before the model's first word: does it open reasoning with the start marker?
 
@@ -416,6 +450,15 @@ class ReasoningStream:
                 del self._credits[credit]
             self._phase = opened
             return j + len(start)
+        if program.fmt.leading_end_is_markup and not announced:
+            stray = self._leading_end(buf, i, j, final)
+            if stray is None:
+                self._held_blank = j - i
+                return None
+            if stray >= 0:  # a stray end marker (and the whitespace before it) is markup
+                self._phase = program.phases[program.phases["reason"].next_phase[END]]
+                self.reasoning_ended = True
+                return stray
         if j == n or (by_text and start.startswith(buf[j:])):
             if not final:
                 self._held_blank = j - i

@@ -87,7 +87,8 @@ HOLO2 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASO
 
 # MiniMax M2 / M2.1: <think>...</think>, always thinks; the model may write <think> (removed) or
 # the template opens it. vLLM's grammar moves a <minimax:tool_call> inside reasoning to the tool
-# parser: an implicit end.
+# parser: an implicit end. The append-think variant, which returns the whole output as content
+# with <think> put back in front, is a parser of its own (append_think.py).
 MINIMAX_M2 = ReasoningFormat(start="<think>", end="</think>", start_in_output=True,
                              default_mode=Mode.REASONING, implicit_ends=("<minimax:tool_call>",))
 
@@ -149,18 +150,28 @@ GRANITE_THINKING = ReasoningFormat(start="<think>", end="</think>", start_in_out
 
 # MiniMax M3: <mm:think>...</mm:think>. chat_template_kwargs.thinking_mode="enabled" makes the
 # template prefill <mm:think>; otherwise the model opens it itself when it chooses to think
-# (adaptive), so its first words decide. Both engines drop a stray </mm:think> that opens a
-# non-thinking reply (earlier turns are rendered with one); not declared yet (needs core support).
+# (adaptive), so its first words decide. Earlier non-thinking turns are rendered with a bare
+# </mm:think>, so a non-thinking reply may open with one: both engines drop it, and so do we
+# (leading_end_is_markup). vLLM drops it only as the very first text, SGLang after whitespace
+# too; we do the latter where the output waits for <mm:think> (whitespace before a start marker
+# is markup as well) and the former where thinking is off.
 MINIMAX_M3 = ReasoningFormat(start="<mm:think>", end="</mm:think>", start_in_output=True,
-                             default_mode=Mode.AWAIT_START, switches=("thinking_mode",))
+                             default_mode=Mode.AWAIT_START, switches=("thinking_mode",),
+                             leading_end_is_markup=True)
 
 # DeepSeek V4 / V4.1: <think>/</think> prefilled by the encoder (<think> when thinking,
 # </think> in chat mode); thinking on unless `thinking`/`enable_thinking` turn it off (vLLM and
-# the V4 encoder; SGLang thinks only with thinking=true). The DSML tool-call opener inside
-# reasoning ends it in vLLM; it is several tokens while </think> is one, so it is NOT declared
-# yet (needs core support), nor is reasoning_effort="none" (which vLLM reads as thinking off).
+# the V4 encoder; SGLang thinks only with thinking=true), and off for reasoning_effort="none"
+# (vLLM, which copies the request's reasoning_effort into chat_template_kwargs), whatever the
+# switches say. A DSML tool-call block opened inside reasoning ends it (vLLM): V4's
+# <｜DSML｜tool_calls> and the spellings vLLM accepts for it (<｜DSML｜toolcalls>, <｜DSML｜tool>),
+# and V4.1's <｜DSML｜ calls> (deepseek-v41 is an alias). Each is several tokens of V4's
+# tokenizer (｜DSML｜ is one), so the id methods and the reasoner find it by its text, on the
+# token completing it.
+DSML_TOOL_CALL_OPENERS = ("<｜DSML｜tool_calls>", "<｜DSML｜toolcalls>", "<｜DSML｜tool>", "<｜DSML｜ calls>")
 DEEPSEEK_V4 = ReasoningFormat(start="<think>", end="</think>", default_mode=Mode.REASONING,
-                              switches=("thinking", "enable_thinking"))
+                              switches=("thinking", "enable_thinking"), implicit_ends=DSML_TOOL_CALL_OPENERS,
+                              thinking_off_values=(("reasoning_effort", "none"),))
 
 # Poolside v1 (Laguna): Qwen3's <think> tokens, thinking off unless enable_thinking=true (the
 # template's default; SGLang) or thinking=true (vLLM reads both, through its DeepSeek V3 parser).

