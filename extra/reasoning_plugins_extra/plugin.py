@@ -7,6 +7,7 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
+from .inkling import InklingParser, InklingReasoner
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -83,6 +84,13 @@ OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
 }
+# Block formats: parsers of their own, with reasoners of their own.
+OWN_PARSERS.update({
+    "inkling": (InklingParser, ()),
+})
+OWN_REASONERS = {
+    "inkling": (InklingReasoner, ()),
+}
 
 
 @hookimpl
@@ -97,3 +105,5 @@ def register_reasoning_parsers(register):
 def register_reasoners(register):
     for name, reasoner in REASONERS.items():
         register(name, reasoner, aliases=FAMILIES[name][1])
+    for name, (reasoner, aliases) in OWN_REASONERS.items():
+        register(name, reasoner, aliases=aliases)
