@@ -7,6 +7,7 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 from . import formats
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
+from .beam import BeamParser, BeamReasoner
 from .inkling import InklingParser, InklingReasoner
 
 # name -> (format, aliases)
@@ -87,9 +88,11 @@ OWN_PARSERS = {
 # Block formats: parsers of their own, with reasoners of their own.
 OWN_PARSERS.update({
     "inkling": (InklingParser, ()),
+    "beam": (BeamParser, ()),
 })
 OWN_REASONERS = {
     "inkling": (InklingReasoner, ()),
+    "beam": (BeamReasoner, ()),
 }
 
 
