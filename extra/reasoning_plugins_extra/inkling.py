@@ -47,6 +47,7 @@ from reasoning_plugins import (
     request_field,
 )
 from reasoning_plugins._modes import coerce_mode
+from reasoning_plugins._reasoner import _tokenizer_label
 from reasoning_plugins._tokens import blank_token_checker, marker_token_ids
 from reasoning_plugins.protocol import ReasoningDelta
 
@@ -358,8 +359,8 @@ def _marker_ids(tokenizer: Any, owner: str) -> dict[str, int]:
     if missing:
         raise MissingMarkerError(
             f"{owner} needs Inkling's block markers as single tokens, but the tokenizer "
-            f"{type(tokenizer).__name__} {getattr(tokenizer, 'name_or_path', '')!r} has no token for "
-            f"{', '.join(missing)}. Use Inkling's own tokenizer (or one that adds these markers as tokens)."
+            f"{_tokenizer_label(tokenizer)} has no token for {', '.join(missing)}. Use Inkling's own "
+            f"tokenizer (or one that adds these markers as tokens)."
         )
     return ids
 
