@@ -111,6 +111,15 @@ class BeamStream:
         self._blank = ""  # whitespace after a terminator or a role, until what follows decides
         self._finished = False
 
+    @property
+    def reasoning_ended(self) -> bool:
+        """Whether an answer or a tool call has opened (a later analysis message is still
+        reasoning: engines that stop calling the parser here must not)."""
+        return self._state in (_CONTENT, _TOOL)
+
+    # markup (terminators, headers) may follow any content: never plain from here on
+    in_plain_content = False
+
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
@@ -372,6 +381,11 @@ class BeamParser(DeclarativeParser):
 
     format = BEAM
     conformance_tokenizer = BeamReasoner.conformance_tokenizer
+    # terminators and headers follow the answer: an engine adapter never passes content through unparsed
+    content_verbatim = False
+    # no single token ends reasoning (the final header is several): engine adapters count reasoning
+    # tokens from the text and gate no grammar by id; our reasoner reads the headers' text
+    id_format = None
 
     def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)

@@ -149,6 +149,15 @@ class InklingStream:
         self._quiet = False  # between blocks with only whitespace since the closer
         self._finished = False
 
+    @property
+    def reasoning_ended(self) -> bool:
+        """Whether a block other than thinking has opened (a later thinking block is still
+        reasoning: engines that stop calling the parser here must not)."""
+        return self._state in (_TEXT, _TOOL, _PLAIN) or (self._state == _BETWEEN and not self._quiet)
+
+    # markup (closers, headers) may follow any content: never plain from here on
+    in_plain_content = False
+
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
@@ -430,6 +439,8 @@ class InklingParser(DeclarativeParser):
 
     format = INKLING
     conformance_tokenizer = InklingReasoner.conformance_tokenizer
+    # closers and headers follow the answer: an engine adapter never passes content through unparsed
+    content_verbatim = False
 
     def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)
