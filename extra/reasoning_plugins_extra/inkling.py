@@ -28,8 +28,9 @@ hybrid formats: an Inkling marker opens the blocks, while output that begins wit
 later in such an output; we do not guess framing the model did not start with.
 
 Markers are matched by their text, as both engines match them (they decode Inkling's special
-tokens), so a marker is held back only while the text could still grow into one. The token-id
-methods and the reasoner follow the same blocks by id.
+tokens), so a marker is held back only while the text could still grow into one; given the ids,
+a marker an engine left out of the text is put back where its id was. The token-id methods and
+the reasoner follow the same blocks by id.
 """
 
 from __future__ import annotations
@@ -131,6 +132,88 @@ def initial_state(mode: Any, prompt_token_ids: Sequence[int] | None, prompt_text
 _STATE_MODES = {_REASON: Mode.REASONING, _TEXT: Mode.RESPONSE, _TOOL: Mode.TOOL_CALL, _BETWEEN: Mode.CONTENT}
 
 
+class MarkerIds:
+    """Puts back the markers an engine left out of the text (``skip_special_tokens``).
+
+    Each marker id is placed after as many characters of ordinary text as the ids before it
+    decode to (decoded incrementally, so a character split across tokens counts once). Text may
+    lag the ids (vLLM holding back what a stop string could match): a marker is placed only once
+    the text has reached its place, and a marker whose text does arrive there is taken as it is.
+    Per delta the work is proportional to the delta.
+    """
+
+    __slots__ = ("_decode", "_by_id", "_ids", "_prefix", "_read", "_expected", "_seen", "_due", "_partial")
+
+    def __init__(self, decode: Any, by_id: dict[int, str]) -> None:
+        self._decode = decode
+        self._by_id = by_id
+        self._ids: list[int] = []  # ordinary ids still in the decoding window
+        self._prefix = self._read = 0
+        self._expected = 0  # characters of ordinary text the ids so far decode to
+        self._seen = 0  # characters of ordinary text received so far
+        self._due: list[tuple[int, str]] = []  # (characters of text before it, marker)
+        self._partial = ""  # text that may be the start of a due marker's own text
+
+    def _count(self, token: int) -> None:
+        ids = self._ids
+        ids.append(token)
+        before = self._decode(ids[self._prefix : self._read])
+        after = self._decode(ids[self._prefix :])
+        if after.endswith("\ufffd"):
+            return  # a character split across tokens: counted when it completes
+        self._expected += len(after) - len(before)
+        self._prefix, self._read = self._read, len(ids)
+        if self._prefix > 8:  # keep the window short
+            del ids[: self._prefix - 4]
+            shift = self._prefix - 4
+            self._prefix -= shift
+            self._read -= shift
+
+    def align(self, text: str, ids: Sequence[int] | None, final: bool = False) -> str:
+        """``text`` with the markers its ids announce and it lacks, where they belong."""
+        for token in ids or ():
+            marker = self._by_id.get(token)
+            if marker is None:
+                self._count(token)
+            else:
+                self._due.append((self._expected, marker))
+        if not self._due and not self._partial:
+            self._seen += len(text)
+            return text
+        text = self._partial + text
+        self._partial = ""
+        out: list[str] = []
+        i = 0
+        while self._due:
+            at, marker = self._due[0]
+            gap = at - self._seen
+            if gap > 0:  # ordinary text before the marker's place
+                take = text[i : i + gap]
+                out.append(take)
+                self._seen += len(take)
+                i += len(take)
+                if len(take) < gap:
+                    break
+                continue
+            rest = text[i:]
+            if rest.startswith(marker):  # the engine sent the marker's text
+                out.append(marker)
+                i += len(marker)
+            elif not final and len(rest) < len(marker) and marker.startswith(rest):
+                self._partial = rest  # the marker's text may be arriving
+                i = len(text)
+                break
+            elif not rest and not final:
+                break  # the text has not reached past the marker yet
+            else:
+                out.append(marker)  # the engine left it out: put it back
+            del self._due[0]
+        tail = text[i:]
+        self._seen += len(tail)
+        out.append(tail)
+        return "".join(out)
+
+
 class InklingStream:
     """One request's Inkling output, fed delta by delta (see the module docstring).
 
@@ -139,10 +222,11 @@ class InklingStream:
     what follows it decides.
     """
 
-    __slots__ = ("_state", "_held", "_header", "_blank", "_quiet", "_finished")
+    __slots__ = ("_state", "_held", "_header", "_blank", "_quiet", "_finished", "_ids")
 
-    def __init__(self, state: int) -> None:
+    def __init__(self, state: int, marker_ids: MarkerIds | None = None) -> None:
         self._state = state
+        self._ids = marker_ids  # with the tokenizer: markers whose text an engine left out
         self._held = ""
         self._header = ""
         self._blank = ""  # whitespace held while it may be markup
@@ -161,6 +245,8 @@ class InklingStream:
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
+        if self._ids is not None and delta_token_ids:
+            delta_text = self._ids.align(delta_text or "", delta_token_ids)
         if not delta_text:
             return None
         return self._scan(delta_text, final=False)
@@ -169,7 +255,8 @@ class InklingStream:
         if self._finished:
             return None
         self._finished = True
-        return self._scan("", final=True)
+        rest = self._ids.align("", (), final=True) if self._ids is not None else ""
+        return self._scan(rest, final=True)
 
     def _scan(self, delta: str, final: bool) -> ReasoningDelta | None:
         buf = self._held + delta if self._held else delta
@@ -474,7 +561,8 @@ class InklingParser(DeclarativeParser):
         prompt_text: str | None = None,
         mode: Mode | str | None = None,
     ) -> InklingStream:
-        return InklingStream(self._initial_state(request, prompt_token_ids, prompt_text, mode))
+        aligner = MarkerIds(self._decode, self._by_id) if self._decode is not None and self._by_id else None
+        return InklingStream(self._initial_state(request, prompt_token_ids, prompt_text, mode), aligner)
 
     def _bound_reasoner(self) -> InklingReasoner:
         if self._reasoner is None:
@@ -493,11 +581,12 @@ class InklingParser(DeclarativeParser):
         return self._bound_reasoner().extract_content_ids(input_ids)
 
 
-# Markers are matched by text (both engines decode Inkling's special tokens to read them); the
-# id methods and the reasoner work on ids.
+# Markers are matched by text (both engines decode Inkling's special tokens to read them); with
+# ids, a marker the engine left out of the text is put back; the id methods and the reasoner work
+# on ids.
 InklingParser.capabilities = frozenset({
-    Capability.NATIVE_STREAM, Capability.FINISH, Capability.START_IN_PROMPT, Capability.START_IN_OUTPUT,
-    Capability.IMPLICIT_END, Capability.MODES,
+    Capability.NATIVE_STREAM, Capability.FINISH, Capability.TOKEN_IDS, Capability.START_IN_PROMPT,
+    Capability.START_IN_OUTPUT, Capability.IMPLICIT_END, Capability.MODES,
 })
 
-__all__ = ["INKLING", "InklingParser", "InklingReasoner", "InklingStream", "InklingTracker"]
+__all__ = ["INKLING", "InklingParser", "InklingReasoner", "InklingStream", "InklingTracker", "MarkerIds"]

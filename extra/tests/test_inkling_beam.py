@@ -309,3 +309,25 @@ def test_inkling_reasoner_names_the_missing_markers():
 def test_engine_names(name, cls):
     assert isinstance(get_parser(name), cls)
     assert isinstance(get_parser(name.upper()), cls)
+
+
+@pytest.mark.parametrize("lag", [0, 1, 3, 8])
+def test_inkling_markers_left_out_of_the_text_are_put_back_from_their_ids(lag):
+    """An engine decoding with skip_special_tokens sends a marker's id without its text, and
+    with stop strings its text lags the ids: the split is the same."""
+    from conformance._drive import blank_tokens
+    from conformance._drivers import lag_text
+
+    tokenizer = load_tokenizer(InklingParser.conformance_tokenizer)
+    output = INKLING_OUTPUTS[3][0] + "<|message_model|><|content_text|>Checking the weather in 東京 🗼.<|end_message|>"
+    text, deltas = per_token(tokenizer, output)
+    marker_ids = frozenset(tokenizer.convert_tokens_to_ids(m) for m in INKLING_MARKERS)
+    quiet = blank_tokens(deltas, marker_ids)
+    assert "".join(t for t, _ in quiet) == output.replace("<|message_model|>", "").replace(
+        "<|content_thinking|>", "").replace("<|end_message|>", "").replace("<|content_invoke_tool_json|>", "").replace(
+        "<|content_text|>", "")
+    want = get_parser("inkling").parse(output)
+    assert want == ("I need the weather tool.", INKLING_CALL + "Checking the weather in 東京 🗼.")
+    for chunks in (quiet, regroup(quiet, [3])):
+        sent = lag_text(chunks, lag) if lag else chunks
+        assert _stream(InklingParser(tokenizer), sent) == want
