@@ -42,8 +42,10 @@ from reasoning_plugins import (
     request_field,
 )
 from reasoning_plugins._modes import coerce_mode, thinking_switch
-from reasoning_plugins._tokens import encode_plain
+from reasoning_plugins._tokens import encode_plain, marker_token_ids
 from reasoning_plugins.protocol import ReasoningDelta
+
+from .marker_ids import MarkerIds
 
 START, CHANNEL, MESSAGE, CONSTRAIN = "<|start|>", "<|channel|>", "<|message|>", "<|constrain|>"
 END, RETURN, CALL = "<|end|>", "<|return|>", "<|call|>"
@@ -101,10 +103,11 @@ def _header_verdict(held: str, final: bool) -> tuple[str, int] | None:
 class BeamStream:
     """One request's Beam output, fed delta by delta (see the module docstring)."""
 
-    __slots__ = ("_state", "_fallback", "_role", "_held", "_blank", "_finished")
+    __slots__ = ("_state", "_fallback", "_role", "_held", "_blank", "_finished", "_ids")
 
-    def __init__(self, state: int, fallback: int = _CONTENT) -> None:
+    def __init__(self, state: int, fallback: int = _CONTENT, marker_ids: MarkerIds | None = None) -> None:
         self._state = state
+        self._ids = marker_ids  # with the tokenizer: tokens whose text an engine left out
         self._fallback = fallback  # the section of text right after the prompt's role, headerless
         self._role = ""  # a role written in the output, markup unless a tool call follows it
         self._held = ""
@@ -123,6 +126,8 @@ class BeamStream:
     def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
         if self._finished:
             raise RuntimeError("this stream has finished; start a new stream for a new request")
+        if self._ids is not None and delta_token_ids:
+            delta_text = self._ids.align(delta_text or "", delta_token_ids)
         if not delta_text:
             return None
         return self._scan(delta_text, final=False)
@@ -131,7 +136,8 @@ class BeamStream:
         if self._finished:
             return None
         self._finished = True
-        return self._scan("", final=True)
+        rest = self._ids.align("", (), final=True) if self._ids is not None else ""
+        return self._scan(rest, final=True)
 
     def _scan(self, delta: str, final: bool) -> ReasoningDelta | None:
         buf = self._held + delta if self._held else delta
@@ -390,6 +396,7 @@ class BeamParser(DeclarativeParser):
     def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)
         self._reasoner: BeamReasoner | None = None
+        self._by_id = {token: marker for marker, token in marker_token_ids(tokenizer, TOKENS).items()}
 
     def _initial(self, request: Any, prompt_token_ids: Sequence[int] | None, prompt_text: str | None,
                  mode: Any) -> tuple[int, int]:
@@ -420,7 +427,8 @@ class BeamParser(DeclarativeParser):
         prompt_text: str | None = None,
         mode: Mode | str | None = None,
     ) -> BeamStream:
-        return BeamStream(*self._initial(request, prompt_token_ids, prompt_text, mode))
+        aligner = MarkerIds(self._decode, self._by_id) if self._decode is not None and self._by_id else None
+        return BeamStream(*self._initial(request, prompt_token_ids, prompt_text, mode), aligner)
 
     def _bound_reasoner(self) -> BeamReasoner:
         if self._reasoner is None:
@@ -440,10 +448,11 @@ class BeamParser(DeclarativeParser):
         return self._bound_reasoner().extract_content_ids(input_ids)
 
 
-# Markers are matched by text; the id methods and the reasoner read the same headers from ids.
+# Markers are matched by text (with ids, a token the engine left out of the text is put back); the
+# id methods and the reasoner read the same headers from ids.
 BeamParser.capabilities = frozenset({
-    Capability.NATIVE_STREAM, Capability.FINISH, Capability.START_IN_PROMPT, Capability.START_IN_OUTPUT,
-    Capability.THINKING_SWITCH, Capability.IMPLICIT_END, Capability.MODES,
+    Capability.NATIVE_STREAM, Capability.FINISH, Capability.TOKEN_IDS, Capability.START_IN_PROMPT,
+    Capability.START_IN_OUTPUT, Capability.THINKING_SWITCH, Capability.IMPLICIT_END, Capability.MODES,
 })
 
 __all__ = ["BEAM", "BeamParser", "BeamReasoner", "BeamStream", "BeamTracker"]

@@ -52,6 +52,8 @@ from reasoning_plugins._reasoner import _tokenizer_label
 from reasoning_plugins._tokens import blank_token_checker, marker_token_ids
 from reasoning_plugins.protocol import ReasoningDelta
 
+from .marker_ids import MarkerIds
+
 MESSAGE_MODEL = "<|message_model|>"
 CONTENT_TEXT = "<|content_text|>"
 CONTENT_THINKING = "<|content_thinking|>"
@@ -130,88 +132,6 @@ def initial_state(mode: Any, prompt_token_ids: Sequence[int] | None, prompt_text
 
 
 _STATE_MODES = {_REASON: Mode.REASONING, _TEXT: Mode.RESPONSE, _TOOL: Mode.TOOL_CALL, _BETWEEN: Mode.CONTENT}
-
-
-class MarkerIds:
-    """Puts back the markers an engine left out of the text (``skip_special_tokens``).
-
-    Each marker id is placed after as many characters of ordinary text as the ids before it
-    decode to (decoded incrementally, so a character split across tokens counts once). Text may
-    lag the ids (vLLM holding back what a stop string could match): a marker is placed only once
-    the text has reached its place, and a marker whose text does arrive there is taken as it is.
-    Per delta the work is proportional to the delta.
-    """
-
-    __slots__ = ("_decode", "_by_id", "_ids", "_prefix", "_read", "_expected", "_seen", "_due", "_partial")
-
-    def __init__(self, decode: Any, by_id: dict[int, str]) -> None:
-        self._decode = decode
-        self._by_id = by_id
-        self._ids: list[int] = []  # ordinary ids still in the decoding window
-        self._prefix = self._read = 0
-        self._expected = 0  # characters of ordinary text the ids so far decode to
-        self._seen = 0  # characters of ordinary text received so far
-        self._due: list[tuple[int, str]] = []  # (characters of text before it, marker)
-        self._partial = ""  # text that may be the start of a due marker's own text
-
-    def _count(self, token: int) -> None:
-        ids = self._ids
-        ids.append(token)
-        before = self._decode(ids[self._prefix : self._read])
-        after = self._decode(ids[self._prefix :])
-        if after.endswith("\ufffd"):
-            return  # a character split across tokens: counted when it completes
-        self._expected += len(after) - len(before)
-        self._prefix, self._read = self._read, len(ids)
-        if self._prefix > 8:  # keep the window short
-            del ids[: self._prefix - 4]
-            shift = self._prefix - 4
-            self._prefix -= shift
-            self._read -= shift
-
-    def align(self, text: str, ids: Sequence[int] | None, final: bool = False) -> str:
-        """``text`` with the markers its ids announce and it lacks, where they belong."""
-        for token in ids or ():
-            marker = self._by_id.get(token)
-            if marker is None:
-                self._count(token)
-            else:
-                self._due.append((self._expected, marker))
-        if not self._due and not self._partial:
-            self._seen += len(text)
-            return text
-        text = self._partial + text
-        self._partial = ""
-        out: list[str] = []
-        i = 0
-        while self._due:
-            at, marker = self._due[0]
-            gap = at - self._seen
-            if gap > 0:  # ordinary text before the marker's place
-                take = text[i : i + gap]
-                out.append(take)
-                self._seen += len(take)
-                i += len(take)
-                if len(take) < gap:
-                    break
-                continue
-            rest = text[i:]
-            if rest.startswith(marker):  # the engine sent the marker's text
-                out.append(marker)
-                i += len(marker)
-            elif not final and len(rest) < len(marker) and marker.startswith(rest):
-                self._partial = rest  # the marker's text may be arriving
-                i = len(text)
-                break
-            elif not rest and not final:
-                break  # the text has not reached past the marker yet
-            else:
-                out.append(marker)  # the engine left it out: put it back
-            del self._due[0]
-        tail = text[i:]
-        self._seen += len(tail)
-        out.append(tail)
-        return "".join(out)
 
 
 class InklingStream:
@@ -589,4 +509,4 @@ InklingParser.capabilities = frozenset({
     Capability.START_IN_OUTPUT, Capability.IMPLICIT_END, Capability.MODES,
 })
 
-__all__ = ["INKLING", "InklingParser", "InklingReasoner", "InklingStream", "InklingTracker", "MarkerIds"]
+__all__ = ["INKLING", "InklingParser", "InklingReasoner", "InklingStream", "InklingTracker"]

@@ -331,3 +331,19 @@ def test_inkling_markers_left_out_of_the_text_are_put_back_from_their_ids(lag):
     for chunks in (quiet, regroup(quiet, [3])):
         sent = lag_text(chunks, lag) if lag else chunks
         assert _stream(InklingParser(tokenizer), sent) == want
+
+
+@pytest.mark.parametrize("lag", [0, 3, 8])
+def test_beam_tokens_left_out_of_the_text_are_put_back_from_their_ids(lag):
+    from conformance._drive import blank_tokens
+    from conformance._drivers import lag_text
+    from reasoning_plugins_extra.beam import TOKENS
+
+    tokenizer = load_tokenizer(BeamParser.conformance_tokenizer)
+    output = BEAM_OUTPUTS[3][0]
+    _text, deltas = per_token(tokenizer, output)
+    quiet = blank_tokens(deltas, frozenset(tokenizer.convert_tokens_to_ids(t) for t in TOKENS))
+    assert "<|" not in "".join(t for t, _ in quiet)
+    for chunks in (quiet, regroup(quiet, [3])):
+        sent = lag_text(chunks, lag) if lag else chunks
+        assert _stream(BeamParser(tokenizer), sent) == BEAM_OUTPUTS[3][1:]
