@@ -347,3 +347,24 @@ def test_beam_tokens_left_out_of_the_text_are_put_back_from_their_ids(lag):
     for chunks in (quiet, regroup(quiet, [3])):
         sent = lag_text(chunks, lag) if lag else chunks
         assert _stream(BeamParser(tokenizer), sent) == BEAM_OUTPUTS[3][1:]
+
+
+_PIECES = {
+    "inkling": [*INKLING_MARKERS, "get_weather", '{"a": 1}', "think", " ", "\n", "<", "<|", "<|content", "x y", "東京"],
+    "beam": ["<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>", "<|return|>", "<|call|>",
+             "assistant", " to=", "f", "analysis", "final", " ", "\n", "<", "<|", "<|chan", "xml", "x y", "東京"],
+}
+
+
+@pytest.mark.parametrize("name", ["inkling", "beam"])
+def test_streaming_equals_parsing_for_any_mixture_of_markup(name):
+    """Random mixtures of every marker, header word and fragment: streamed per character and at
+    random cuts, the split is the one parse() gives."""
+    rng = random.Random(name)
+    for _ in range(300):
+        output = "".join(rng.choice(_PIECES[name]) for _ in range(rng.randint(1, 14)))
+        want = get_parser(name).parse(output)
+        assert _stream(get_parser(name), per_char(output)) == want, output
+        cuts = sorted(rng.sample(range(1, len(output)), min(4, len(output) - 1))) if len(output) > 1 else []
+        chunks = [(output[a:b], None) for a, b in zip([0, *cuts], [*cuts, len(output)])]
+        assert _stream(get_parser(name), chunks) == want, (output, cuts)
