@@ -368,3 +368,27 @@ def test_streaming_equals_parsing_for_any_mixture_of_markup(name):
         cuts = sorted(rng.sample(range(1, len(output)), min(4, len(output) - 1))) if len(output) > 1 else []
         chunks = [(output[a:b], None) for a, b in zip([0, *cuts], [*cuts, len(output)])]
         assert _stream(get_parser(name), chunks) == want, (output, cuts)
+
+
+@pytest.mark.parametrize(("name", "opened", "answer_opener"), [
+    ("inkling", "<|message_model|><|content_thinking|>", "<|end_message|><|message_model|><|content_text|>"),
+    ("beam", "<|channel|>analysis<|message|>", "<|end|><|start|>assistant<|channel|>final<|message|>"),
+])
+def test_a_real_grammar_sees_only_the_answer(name, opened, answer_opener):
+    """Gated by the tracker, an xgrammar JSON-schema matcher accepts the answer whole; ungated, the
+    first token of the reasoning is already outside the grammar."""
+    xgrammar = pytest.importorskip("xgrammar")
+    tokenizer = load_tokenizer(get_parser(name).conformance_tokenizer)
+    stop = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    info = xgrammar.TokenizerInfo.from_huggingface(tokenizer, vocab_size=len(tokenizer), stop_token_ids=[stop])
+    compiled = xgrammar.GrammarCompiler(info).compile_json_schema(
+        '{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}')
+    answer = '{"city": "Paris"}'
+    ids = _ids(tokenizer, f"{opened}The user wants JSON about Paris.{answer_opener}{answer}")
+    tracker = get_reasoner(name, tokenizer).start()
+    for_grammar = [token for token in ids if not tracker.feed(token)]
+    assert _decode(tokenizer, for_grammar) == answer
+    matcher = xgrammar.GrammarMatcher(compiled)
+    assert all(matcher.accept_token(token) for token in [*for_grammar, stop]) and matcher.is_terminated()
+    assert not xgrammar.GrammarMatcher(compiled).accept_token(ids[0])
+    assert get_parser(name, tokenizer).parse(_decode(tokenizer, ids)) == ("The user wants JSON about Paris.", answer)
