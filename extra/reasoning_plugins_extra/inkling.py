@@ -15,8 +15,9 @@ or, calling a tool, ``<|message_model|>NAME<|content_invoke_tool_json|>{"name": 
   (the text between ``<|message_model|>`` and the block's kind) are markup;
 - a tool block (``<|content_invoke_tool_json|>``, ``<|content_invoke_tool_text|>``) goes to the
   content verbatim, header and closer included, for the tool-call parser (as SGLang hands it on);
-- a block kind written inside an open block starts that block (SGLang): a tool call opened
-  inside a thinking block ends the reasoning and reaches the tool-call parser;
+- a block kind written inside an open block starts that block (SGLang), and so does a new
+  ``<|message_model|>`` header (vLLM): a tool call opened inside a thinking block ends the
+  reasoning and reaches the tool-call parser;
 - blocks may repeat in any order, and every thinking block is reasoning (both engines);
 - text between blocks is content; whitespace between blocks is markup.
 
@@ -285,8 +286,9 @@ class InklingStream:
         # inside a thinking or text block
         if marker in CLOSERS:
             self._close()
-        elif marker == MESSAGE_MODEL:  # a header only follows a closer: here it is text
-            (reasoning if state == _REASON else content).append(marker)
+        elif marker == MESSAGE_MODEL:  # a new message: the open block ends without its closer
+            self._header = ""
+            self._state = _HEADER
         elif _OPENS[marker] != state:
             self._open(marker, content)
         # the kind of the open block again: markup
@@ -344,14 +346,10 @@ class InklingTracker:
         if token_id == ids[INVOKE_TOOL_JSON] or token_id == ids[INVOKE_TOOL_TEXT]:
             self._state = _T_DONE
             return False
-        if state == _T_REASON:
-            if token_id == ids[END_MESSAGE] or token_id == ids[END_SAMPLING]:
-                self._state = _T_BETWEEN
-            return True
         if token_id == ids[MESSAGE_MODEL]:
             self._state = _T_HEADER
             return True
-        if state == _T_HEADER:
+        if state == _T_REASON or state == _T_HEADER:
             if token_id == ids[END_MESSAGE] or token_id == ids[END_SAMPLING]:
                 self._state = _T_BETWEEN
             return True

@@ -56,6 +56,9 @@ INKLING_OUTPUTS = [
     # marker-like text that is no marker stays text of its block; whitespace inside blocks is kept
     ("<|message_model|><|content_thinking|>a <| b <|end of it\n\n<|end_message|><|message_model|><|content_text|>"
      "\n1 < 2\n<|end_message|>", "a <| b <|end of it\n\n", "\n1 < 2\n"),
+    # a new message before the closer of the open block: the block ends there
+    ("<|message_model|><|content_thinking|>Done thinking.<|message_model|><|content_text|>Paris.",
+     "Done thinking.", "Paris."),
     # unicode
     ("<|message_model|><|content_thinking|>日本の首都は東京 🗼<|end_message|><|message_model|><|content_text|>東京です。",
      "日本の首都は東京 🗼", "東京です。"),
@@ -191,6 +194,9 @@ def test_inkling_tool_header_is_held_until_its_kind_arrives():
 
 def test_inkling_prompt_decides_where_output_starts():
     parser = get_parser("inkling")
+    # SGLang's force_reasoning (thinking requested) puts output in reasoning: the header the model
+    # samples still reads as markup
+    assert parser.parse(INKLING_OUTPUTS[0][0], mode="reasoning") == INKLING_OUTPUTS[0][1:]
     # vLLM prefills <|message_model|>: output starts in a header
     assert parser.parse("<|content_thinking|>Hmm.<|end_message|>", prompt_text="...<|message_model|>") == ("Hmm.", None)
     # a prompt ending inside a thinking block continues the reasoning, inside a text block the answer
