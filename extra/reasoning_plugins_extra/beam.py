@@ -275,8 +275,12 @@ def _initial(mode: Any, request: Any, prompt_text: str | None) -> tuple[int, int
         mode = request_field(request, "model_status")
     if mode is not None:
         mode = coerce_mode(mode)
+        # the output starts after the prompt's role: a header (or a call) may still come; text
+        # without one is the section the mode names (SGLang's force_reasoning, FastDeploy's status)
         if mode is Mode.AWAIT_START:
             return _ROLE, _CONTENT
+        if mode is Mode.REASONING:
+            return _ROLE, _REASON
         return _MODE_STATES[mode], _CONTENT
     fallback = _CONTENT if thinking_switch(request, BEAM.switches) is False else _REASON
     state = _state_after_prompt(prompt_text) if prompt_text else None

@@ -216,6 +216,14 @@ def test_beam_prompt_and_switch_decide_where_output_starts():
     assert parser.parse("<|channel|>analysis<|message|>Hmm.<|end|>", request=off) == ("Hmm.", None)
 
 
+def test_beam_call_first_with_thinking_on():
+    """SGLang passes force_reasoning when thinking is on: a call the model makes before any
+    reasoning is still a call."""
+    output = BEAM_CALL[len("<|start|>assistant"):]
+    assert get_parser("beam").parse(output, mode="reasoning") == (None, output)
+    assert get_parser("beam").parse(BEAM_OUTPUTS[0][0], mode="reasoning") == BEAM_OUTPUTS[0][1:]
+
+
 def test_beam_newlines_after_a_terminator_are_markup():
     output = "<|channel|>analysis<|message|>R<|end|>\n\nloose text"
     assert get_parser("beam").parse(output) == ("R", "loose text")
