@@ -81,6 +81,8 @@ BEAM_OUTPUTS = [
     ("<|channel|>final<|message|>Paris.<|return|>", None, "Paris."),
     # a call after reasoning: the message addressed to the function, role to <|call|>, is content
     ("<|channel|>analysis<|message|>Need the weather tool.<|end|>" + BEAM_CALL, "Need the weather tool.", BEAM_CALL),
+    # a call opened inside the analysis message, before its <|end|>: reasoning ends there
+    ("<|channel|>analysis<|message|>Need it." + BEAM_CALL, "Need it.", BEAM_CALL),
     # two calls
     ("<|channel|>analysis<|message|>Both cities.<|end|>" + BEAM_CALL.replace("<|call|>", "<|end|>") + BEAM_CALL,
      "Both cities.", BEAM_CALL.replace("<|call|>", "<|end|>") + BEAM_CALL),
