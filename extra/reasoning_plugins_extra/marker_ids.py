@@ -12,46 +12,45 @@ class MarkerIds:
     """Puts back the markers an engine left out of the text (``skip_special_tokens``).
 
     Each marker id is placed after as many characters of ordinary text as the ids before it
-    decode to (decoded incrementally, so a character split across tokens counts once). Text may
-    lag the ids (vLLM holding back what a stop string could match): a marker is placed only once
-    the text has reached its place, and a marker whose text does arrive there is taken as it is.
-    Per delta the work is proportional to the delta.
+    decode to (the ids since the previous marker are decoded when a marker comes, so each id is
+    decoded about once). Text may lag the ids (vLLM holding back what a stop string could match):
+    a marker is placed only once the text has reached its place, and a marker whose text does
+    arrive there is taken as it is.
     """
 
-    __slots__ = ("_decode", "_by_id", "_ids", "_prefix", "_read", "_expected", "_seen", "_due", "_partial")
+    __slots__ = ("_decode", "_by_id", "_context", "_plain", "_expected", "_seen", "_due", "_partial")
 
     def __init__(self, decode: Any, by_id: dict[int, str]) -> None:
         self._decode = decode
         self._by_id = by_id
-        self._ids: list[int] = []  # ordinary ids still in the decoding window
-        self._prefix = self._read = 0
-        self._expected = 0  # characters of ordinary text the ids so far decode to
+        self._context: list[int] = []  # the last ordinary ids already counted (decoding context)
+        self._plain: list[int] = []  # ordinary ids not counted yet: decoded when a marker comes
+        self._expected = 0  # characters of ordinary text the counted ids decode to
         self._seen = 0  # characters of ordinary text received so far
         self._due: list[tuple[int, str]] = []  # (characters of text before it, marker)
         self._partial = ""  # text that may be the start of a due marker's own text
 
-    def _count(self, token: int) -> None:
-        ids = self._ids
-        ids.append(token)
-        before = self._decode(ids[self._prefix : self._read])
-        after = self._decode(ids[self._prefix :])
-        if after.endswith("\ufffd"):
-            return  # a character split across tokens: counted when it completes
-        self._expected += len(after) - len(before)
-        self._prefix, self._read = self._read, len(ids)
-        if self._prefix > 8:  # keep the window short
-            del ids[: self._prefix - 4]
-            shift = self._prefix - 4
-            self._prefix -= shift
-            self._read -= shift
+    def _count(self) -> None:
+        """Count the ordinary ids since the last marker, decoded after a few ids of context (so a
+        word's leading space and a character split across tokens come out as in the whole text)."""
+        plain = self._plain
+        if not plain:
+            return
+        context = self._context
+        before = self._decode(context) if context else ""
+        window = context + plain
+        self._expected += len(self._decode(window)) - len(before)
+        self._context = window[-4:]
+        self._plain = []
 
     def align(self, text: str, ids: Sequence[int] | None, final: bool = False) -> str:
         """``text`` with the markers its ids announce and it lacks, where they belong."""
         for token in ids or ():
             marker = self._by_id.get(token)
             if marker is None:
-                self._count(token)
+                self._plain.append(token)
             else:
+                self._count()
                 self._due.append((self._expected, marker))
         if not self._due and not self._partial:
             self._seen += len(text)
