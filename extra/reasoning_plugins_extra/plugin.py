@@ -85,15 +85,12 @@ OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
 }
-# Block formats: parsers of their own, with reasoners of their own.
-OWN_PARSERS.update({
-    "inkling": (InklingParser, ()),
-    "beam": (BeamParser, ()),
-})
-OWN_REASONERS = {
-    "inkling": (InklingReasoner, ()),
-    "beam": (BeamReasoner, ()),
-}
+# Reasoners of their own, registered with the parser of the same name and its aliases.
+OWN_REASONERS: dict = {}
+
+# Inkling (typed content blocks) and Beam (Harmony-style messages, tool calls addressed by to=).
+OWN_PARSERS.update({"inkling": (InklingParser, ()), "beam": (BeamParser, ())})
+OWN_REASONERS.update({"inkling": InklingReasoner, "beam": BeamReasoner})
 
 
 @hookimpl
@@ -108,5 +105,5 @@ def register_reasoning_parsers(register):
 def register_reasoners(register):
     for name, reasoner in REASONERS.items():
         register(name, reasoner, aliases=FAMILIES[name][1])
-    for name, (reasoner, aliases) in OWN_REASONERS.items():
-        register(name, reasoner, aliases=aliases)
+    for name, reasoner in OWN_REASONERS.items():
+        register(name, reasoner, aliases=OWN_PARSERS[name][1])
