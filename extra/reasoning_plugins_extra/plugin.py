@@ -11,6 +11,8 @@ from .harmony import HarmonyParser
 from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
 from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner, MuseGlimmerParser, MuseParser
 from .harmony_reasoner import HarmonyReasoner
+from .beam import BeamParser, BeamReasoner
+from .inkling import InklingParser, InklingReasoner
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -118,6 +120,9 @@ OWN_PARSERS["minimax-m2-append-think"] = (AppendThinkParser, ("minimax-append-th
 OWN_REASONERS["minimax-m2-append-think"] = type(
     "MinimaxM2AppendThinkReasoner", (DeclarativeReasoner,), {"format": APPEND_THINK, "__module__": __name__}
 )
+# Inkling (typed content blocks) and Beam (Harmony-style messages, tool calls addressed by to=).
+OWN_PARSERS.update({"inkling": (InklingParser, ()), "beam": (BeamParser, ())})
+OWN_REASONERS.update({"inkling": InklingReasoner, "beam": BeamReasoner})
 
 
 @hookimpl

@@ -326,8 +326,10 @@ class _DeltaParser:
         self._text_ends = text_markers(tokenizer, ends)  # several tokens each
         self._is_blank = blank_token_checker(tokenizer) if tokenizer is not None else None
         self._special_markers = _skipped_as_special(tokenizer, ids)
-        # Without a content wrapper or trims, everything after reasoning is content as written.
-        self._verbatim_content = not (fmt.content_wrapper or fmt.trim_content_leading_newlines)
+        # Without a content wrapper or trims, everything after reasoning is content as written;
+        # a parser with a stream of its own (blocks, channels) may say it still removes markup.
+        self._verbatim_content = not (fmt.content_wrapper or fmt.trim_content_leading_newlines) and getattr(
+            self._parser, "content_verbatim", True)
         self._prompt_ids: Sequence[int] | None = None
         self._stream: Any = None
         self._message = _delta_message_class()
