@@ -57,7 +57,8 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     if mode is Mode.AWAIT_START and fmt.start:
         stripped = text.lstrip()
         if not stripped.startswith(fmt.start):
-            return _verbatim(text)
+            # content begins as after the end marker (a wrapper's opener is markup)
+            return _verbatim(_content(fmt, text) if fmt.content_wrapper or fmt.trim_content_leading_newlines else text)
         text = stripped[len(fmt.start) :]
     label = fmt.start_label
     if label and text.startswith(label):
@@ -70,7 +71,8 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     at, marker, implicit = min(ends, key=lambda e: (e[0], -len(e[1])))
     reasoning = _drop_starts(fmt, text[:at])
     if implicit:
-        return Split.of(reasoning, text[at:])
+        rest = text[at:]  # the marker stays, unless it is the wrapper's opener
+        return Split.of(reasoning, _content(fmt, rest) if fmt.content_wrapper else rest)
     if fmt.trim_newline_before_end and reasoning.endswith("\n"):
         reasoning = reasoning[:-1]
     rest = text[at + len(marker) :]

@@ -35,8 +35,10 @@ class ReasoningFormat:
     default_mode: where output begins when neither the prompt nor the request decides.
     switches: request switches honoured: ``enable_thinking``, ``thinking``, ``thinking_mode``.
     implicit_ends: markers that end reasoning without ``end`` and stay in the content
-        (a tool-call opener).
-    content_wrapper: (open, close) markers wrapped around the content and removed from it.
+        (a tool-call opener); when one is the content wrapper's opener it is removed with it.
+    content_wrapper: (open, close) markers wrapped around the content and removed from it,
+        wherever the content begins: after ``end``, after an implicit end, or at the output's
+        start when the model does not open reasoning (``AWAIT_START``) or thinking is off.
     trim_newline_before_end: one ``\\n`` right before ``end`` belongs to the markup.
     trim_content_leading_newlines: newlines right after ``end`` (and after the wrapper's close)
         belong to the markup.
@@ -208,7 +210,9 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
             strip_newlines=fmt.trim_content_leading_newlines,
         )
         after_end = "content_pre"
-    phases["reason"].next_phase = {END: after_end, IMPLICIT_END: "content"}
+    # after an implicit end the content begins as after the end marker: a wrapper's opener
+    # there is markup (Cohere's <|START_TEXT|> when the model skips <|END_THINKING|>)
+    phases["reason"].next_phase = {END: after_end, IMPLICIT_END: after_end}
     if fmt.start_label:
         # right after the start marker: the label, if the model writes it, is markup
         phases["label"] = Phase(name="label", section=REASONING, anchored=True, openers=(fmt.start_label,))

@@ -421,7 +421,7 @@ class ReasoningStream:
                 self._held_blank = j - i
                 return None
             if j == n and not announced:
-                self._phase = program.phases["content"]
+                self._phase = self._content_start()
                 self.reasoning_ended = True
                 return i
         if announced:
@@ -429,6 +429,12 @@ class ReasoningStream:
             at = self._credits.pop(credit)[1]
             self._phase = opened
             return max(i, at)
-        self._phase = program.phases["content"]
+        self._phase = self._content_start()
         self.reasoning_ended = True
         return i
+
+    def _content_start(self) -> Phase:
+        """Where content begins when the model does not open reasoning: as after the end
+        marker (a content wrapper's opener there is markup)."""
+        phases = self._program.phases
+        return phases["content_pre"] if "content_pre" in phases else phases["content"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 
 from . import formats
+from .cohere import COHERE
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
 
@@ -85,6 +86,14 @@ OWN_PARSERS = {
 }
 
 
+# Families whose parser and reasoner are classes of their own: name -> (reasoner, aliases)
+OWN_REASONERS = {}
+
+# Cohere Command 3 / 4: declared formats, read from the prompt's last assistant turn
+OWN_PARSERS.update({name: (parser, aliases) for name, (parser, _reasoner, aliases) in COHERE.items()})
+OWN_REASONERS.update({name: (reasoner, aliases) for name, (_parser, reasoner, aliases) in COHERE.items()})
+
+
 @hookimpl
 def register_reasoning_parsers(register):
     for name, (_fmt, aliases) in FAMILIES.items():
@@ -97,3 +106,5 @@ def register_reasoning_parsers(register):
 def register_reasoners(register):
     for name, reasoner in REASONERS.items():
         register(name, reasoner, aliases=FAMILIES[name][1])
+    for name, (reasoner, aliases) in OWN_REASONERS.items():
+        register(name, reasoner, aliases=aliases)
