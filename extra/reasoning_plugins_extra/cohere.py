@@ -59,10 +59,12 @@ COMMAND4 = ReasoningFormat(
     content_wrapper=("<|START_TEXT|>", "<|END_TEXT|>"),
 )
 
-# Cohere's tokenizer is not available offline; Qwen's with these added tokens stands in for it.
+# Cohere's tokenizer is not available offline; Qwen's with these added tokens stands in for it
+# (the markers, then the turn tokens its templates write, single tokens of Cohere's too).
 STAND_IN_TOKENIZER = "qwen+" + " ".join((
     START_THINKING, END_THINKING, "<|START_RESPONSE|>", "<|END_RESPONSE|>", "<|START_TEXT|>",
     "<|END_TEXT|>", START_ACTION, "<|END_ACTION|>", CHATBOT_TOKEN,
+    "<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>", "<|USER_TOKEN|>", "<|SYSTEM_TOKEN|>",
 ))
 
 
