@@ -16,7 +16,10 @@ Whether it thinks shows in its first token, so the switch need not be read.
 Command 4 (Command A+ and the ``cohere2_moe`` / vision models): the template writes
 ``<|START_THINKING|>`` at the end of the prompt when thinking is on (the default), and
 ``<|START_THINKING|><|END_THINKING|>`` when ``reasoning`` is false. The model writes
-``R<|END_THINKING|>`` then ``<|START_TEXT|>C<|END_TEXT|>`` or the action block.
+``R<|END_THINKING|>`` then ``<|START_TEXT|>C<|END_TEXT|>`` or the action block. The request switch
+read is vLLM's ``reasoning_type`` ("enabled" / "disabled"); the template's own ``reasoning`` is not
+declared (``auto`` would then ask it of every template that reads ``message.reasoning``): the
+prompt's closed block, or the answer's wrapper, shows it is off anyway.
 
 Both: the answer's wrapper is markup and is removed; the action block stays in the content,
 markers and all, for the tool-call parser (vLLM parses it inside its combined parser; SGLang leaves
@@ -54,7 +57,7 @@ COMMAND3 = ReasoningFormat(
 
 COMMAND4 = ReasoningFormat(
     start=START_THINKING, end=END_THINKING, start_in_output=True, default_mode=Mode.REASONING,
-    switches=("reasoning", "reasoning_type"),
+    switches=("reasoning_type",),
     implicit_ends=("<|START_TEXT|>", START_ACTION),
     content_wrapper=("<|START_TEXT|>", "<|END_TEXT|>"),
 )

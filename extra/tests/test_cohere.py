@@ -133,18 +133,20 @@ CMD4_ON = "<|START_OF_TURN_TOKEN|><|USER_TOKEN|><|START_TEXT|>Capital of France?
 CMD4_OFF = CMD4_ON + "<|END_THINKING|>"
 
 
-@pytest.mark.parametrize("switch", [
-    {"reasoning": False}, {"reasoning_type": "disabled"},
-])
-def test_command4_switch_turns_thinking_off(cohere, switch):
-    """With reasoning off, an answer the model writes without its wrapper is content."""
+def test_command4_switch_turns_thinking_off(cohere):
+    """vLLM's reasoning_type="disabled": an answer written without its wrapper is content."""
     parser = get_parser("cohere-command4", cohere)
     assert parser.parse("Paris.") == ("Paris.", None)  # thinking is on by default
-    request = {"chat_template_kwargs": switch}
+    request = {"chat_template_kwargs": {"reasoning_type": "disabled"}}
     assert parser.parse("Paris.", request=request) == (None, "Paris.")
     assert parser.parse("<|START_TEXT|>Paris.<|END_TEXT|>", request=request) == (None, "Paris.")
-    on = {"chat_template_kwargs": {key: True if key == "reasoning" else "enabled" for key in switch}}
+    on = {"chat_template_kwargs": {"reasoning_type": "enabled"}}
     assert parser.parse(f"{THOUGHT}<|END_THINKING|>Paris.", request=on) == (THOUGHT, "Paris.")
+    # the template's reasoning=false writes the closed block into the prompt, and the model then
+    # answers in its wrapper: either shows that thinking is off
+    off = {"chat_template_kwargs": {"reasoning": False}}
+    assert parser.parse("<|START_TEXT|>Paris.<|END_TEXT|>", request=off) == (None, "Paris.")
+    assert parser.parse("Paris.", request=off, prompt_text=CMD4_OFF) == (None, "Paris.")
 
 
 def test_command4_prompt_decides(cohere):
