@@ -46,6 +46,14 @@ def _content(fmt: ReasoningFormat, text: str) -> str:
     return text
 
 
+def _opened(fmt: ReasoningFormat, text: str) -> str:
+    """Content that begins without the end marker: a wrapper's opener right at its start is markup
+    (no newline is)."""
+    if fmt.content_wrapper and text.startswith(fmt.content_wrapper[0]):
+        return _content(fmt, text)
+    return text
+
+
 def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     """(reasoning, content) that ``fmt`` documents for ``text`` when the output starts in ``mode``."""
     if mode is Mode.TOOL_CALL:
@@ -57,8 +65,7 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     if mode is Mode.AWAIT_START and fmt.start:
         stripped = text.lstrip()
         if not stripped.startswith(fmt.start):
-            # content begins as after the end marker (a wrapper's opener is markup)
-            return _verbatim(_content(fmt, text) if fmt.content_wrapper or fmt.trim_content_leading_newlines else text)
+            return _verbatim(_opened(fmt, text))
         text = stripped[len(fmt.start) :]
     label = fmt.start_label
     if label and text.startswith(label):
@@ -71,8 +78,7 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     at, marker, implicit = min(ends, key=lambda e: (e[0], -len(e[1])))
     reasoning = _drop_starts(fmt, text[:at])
     if implicit:
-        rest = text[at:]  # the marker stays, unless it is the wrapper's opener
-        return Split.of(reasoning, _content(fmt, rest) if fmt.content_wrapper else rest)
+        return Split.of(reasoning, _opened(fmt, text[at:]))  # the marker stays, unless it opens the wrapper
     if fmt.trim_newline_before_end and reasoning.endswith("\n"):
         reasoning = reasoning[:-1]
     rest = text[at + len(marker) :]

@@ -210,9 +210,14 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
             strip_newlines=fmt.trim_content_leading_newlines,
         )
         after_end = "content_pre"
-    # after an implicit end the content begins as after the end marker: a wrapper's opener
-    # there is markup (Cohere's <|START_TEXT|> when the model skips <|END_THINKING|>)
-    phases["reason"].next_phase = {END: after_end, IMPLICIT_END: after_end}
+    after_implicit = "content"
+    if "wrapped" in phases:
+        # content that begins without the end marker (an implicit end, or an output that does not
+        # open reasoning): a wrapper's opener right there is markup (Cohere's <|START_TEXT|> when
+        # the model skips <|END_THINKING|>); no newline there is
+        phases["content_open"] = Phase(name="content_open", section=CONTENT, anchored=True, openers=openers)
+        after_implicit = "content_open"
+    phases["reason"].next_phase = {END: after_end, IMPLICIT_END: after_implicit}
     if fmt.start_label:
         # right after the start marker: the label, if the model writes it, is markup
         phases["label"] = Phase(name="label", section=REASONING, anchored=True, openers=(fmt.start_label,))

@@ -434,7 +434,7 @@ class ReasoningStream:
         return i
 
     def _content_start(self) -> Phase:
-        """Where content begins when the model does not open reasoning: as after the end
-        marker (a content wrapper's opener there is markup)."""
+        """Where content begins when the model does not open reasoning: a content wrapper's
+        opener there is markup."""
         phases = self._program.phases
-        return phases["content_pre"] if "content_pre" in phases else phases["content"]
+        return phases["content_open"] if "content_open" in phases else phases["content"]
