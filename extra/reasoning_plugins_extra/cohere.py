@@ -13,7 +13,7 @@ renderer reads ``reasoning_type`` / ``thinking.type``), then the answer
 ``<|START_RESPONSE|>C<|END_RESPONSE|>`` or tool calls ``<|START_ACTION|>[...]<|END_ACTION|>``.
 Whether it thinks shows in its first token, so the switch need not be read.
 
-Command 4 (Command A+ and the ``cohere2_moe`` / vision models): the template writes
+Command 4 (Command-A-Plus, ``cohere2_moe`` and ``cohere2_vision`` in SGLang's words): the template writes
 ``<|START_THINKING|>`` at the end of the prompt when thinking is on (the default), and
 ``<|START_THINKING|><|END_THINKING|>`` when ``reasoning`` is false. The model writes
 ``R<|END_THINKING|>`` then ``<|START_TEXT|>C<|END_TEXT|>`` or the action block. The request switch
