@@ -73,11 +73,14 @@ STAND_IN_TOKENIZER = "qwen+" + " ".join((
 
 def _token_id(tokenizer: Any, token: str) -> int | None:
     """The id of ``token`` when it is a single token of ``tokenizer``."""
-    get_vocab = getattr(tokenizer, "get_vocab", None)
-    if get_vocab is None:
+    convert = getattr(tokenizer, "convert_tokens_to_ids", None)
+    back = getattr(tokenizer, "convert_ids_to_tokens", None)
+    if convert is None or back is None:
         return None
-    token_id = get_vocab().get(token)
-    return token_id if isinstance(token_id, int) else None
+    token_id = convert(token)
+    if not isinstance(token_id, int) or token_id < 0:
+        return None
+    return token_id if back(token_id) == token else None  # not the unknown token
 
 
 def current_turn_ids(prompt_token_ids: Sequence[int] | None, turn_id: int | None) -> Sequence[int] | None:
@@ -103,9 +106,13 @@ class _CohereParser(DeclarativeParser):
 
     conformance_tokenizer: ClassVar[str] = STAND_IN_TOKENIZER
 
-    def __init__(self, tokenizer: Any = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(tokenizer, *args, **kwargs)
-        self._turn_id = _token_id(tokenizer, CHATBOT_TOKEN) if tokenizer is not None else None
+    _turn_id: int | None | bool = False  # <|CHATBOT_TOKEN|>'s id, looked up on first use
+
+    @property
+    def turn_id(self) -> int | None:
+        if self._turn_id is False:
+            self._turn_id = _token_id(self.model_tokenizer, CHATBOT_TOKEN) if self.model_tokenizer is not None else None
+        return self._turn_id  # type: ignore[return-value]
 
     def resolve_mode(
         self,
@@ -116,7 +123,7 @@ class _CohereParser(DeclarativeParser):
         mode: Mode | str | None = None,
     ) -> Mode:
         return super().resolve_mode(
-            request, prompt_token_ids=current_turn_ids(prompt_token_ids, self._turn_id),
+            request, prompt_token_ids=current_turn_ids(prompt_token_ids, self.turn_id if prompt_token_ids else None),
             prompt_text=current_turn_text(prompt_text), mode=mode,
         )
 
