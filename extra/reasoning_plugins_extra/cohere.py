@@ -21,7 +21,9 @@ read is vLLM's ``reasoning_type`` ("enabled" / "disabled"); the template's own `
 declared (``auto`` would then ask it of every template that reads ``message.reasoning``): the
 prompt's closed block, or the answer's wrapper, shows it is off anyway.
 
-Both: the answer's wrapper is markup and is removed; the action block stays in the content,
+Both: the answer's wrapper is markup and is removed, and so are newlines right after
+``<|END_THINKING|>`` and after the wrapper's close (SGLang keeps only the wrapper's inside;
+Cohere's templates write none there); the action block stays in the content,
 markers and all, for the tool-call parser (vLLM parses it inside its combined parser; SGLang leaves
 it for the tool parser, as every family here does). An answer wrapper or an action opened before
 ``<|END_THINKING|>`` ends reasoning (melody switches on every marker; SGLang on both for Command 4).
@@ -52,14 +54,14 @@ CHATBOT_TOKEN = "<|CHATBOT_TOKEN|>"
 COMMAND3 = ReasoningFormat(
     start=START_THINKING, end=END_THINKING, start_in_output=True, default_mode=Mode.AWAIT_START,
     implicit_ends=("<|START_RESPONSE|>", START_ACTION),
-    content_wrapper=("<|START_RESPONSE|>", "<|END_RESPONSE|>"),
+    content_wrapper=("<|START_RESPONSE|>", "<|END_RESPONSE|>"), trim_content_leading_newlines=True,
 )
 
 COMMAND4 = ReasoningFormat(
     start=START_THINKING, end=END_THINKING, start_in_output=True, default_mode=Mode.REASONING,
     switches=("reasoning_type",),
     implicit_ends=("<|START_TEXT|>", START_ACTION),
-    content_wrapper=("<|START_TEXT|>", "<|END_TEXT|>"),
+    content_wrapper=("<|START_TEXT|>", "<|END_TEXT|>"), trim_content_leading_newlines=True,
 )
 
 # Cohere's tokenizer is not available offline; Qwen's with these added tokens stands in for it
