@@ -32,6 +32,8 @@ COMMAND3_OUTPUTS = [
     (f"<|START_THINKING|>{THOUGHT}<|END_THINKING|><|START_RESPONSE|>{ANSWER}<|END_RESPONSE|>", THOUGHT, ANSWER),
     # reasoning off (or skipped): the answer directly
     (f"<|START_RESPONSE|>{ANSWER}<|END_RESPONSE|>", None, ANSWER),
+    # newlines after <|END_THINKING|> and after the wrapper are markup
+    (f"<|START_THINKING|>{THOUGHT}<|END_THINKING|>\n<|START_RESPONSE|>{ANSWER}<|END_RESPONSE|>\n", THOUGHT, ANSWER),
     # a tool plan, then the call: the action block is the tool parser's
     (f"<|START_THINKING|>{PLAN}<|END_THINKING|>{CALL}", PLAN, CALL),
     (CALL, None, CALL),
@@ -94,7 +96,7 @@ def test_split_and_stream_by_text_and_by_token(cohere, name, output, reasoning, 
 
 
 @pytest.mark.parametrize(("name", "output", "reasoning", "content"),
-                         [c for c in CASES if "<|START_ACTION|>" not in c[1]])
+                         [c for c in CASES if "<|START_ACTION|>" not in c[1] and "|>\n" not in c[1]])
 def test_markers_as_ids_without_their_text(cohere, name, output, reasoning, content):
     """An engine decoding with skip_special_tokens sends the markers' ids and no text."""
     hidden_ids = {cohere.convert_tokens_to_ids(m) for m in THINKING_MARKERS}
