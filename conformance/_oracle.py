@@ -46,6 +46,14 @@ def _content(fmt: ReasoningFormat, text: str) -> str:
     return text
 
 
+def _opened(fmt: ReasoningFormat, text: str) -> str:
+    """Content that begins without the end marker: a wrapper's opener right at its start is markup
+    (no newline is)."""
+    if fmt.content_wrapper and text.startswith(fmt.content_wrapper[0]):
+        return _content(fmt, text)
+    return text
+
+
 def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     """(reasoning, content) that ``fmt`` documents for ``text`` when the output starts in ``mode``."""
     if mode is Mode.TOOL_CALL:
@@ -62,7 +70,7 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
             # a stray end marker as the first word: it and the whitespace before it are markup
             return _verbatim(_content(fmt, stripped[len(fmt.end) :]))
         if not stripped.startswith(fmt.start):
-            return _verbatim(text)
+            return _verbatim(_opened(fmt, text))
         text = stripped[len(fmt.start) :]
     label = fmt.start_label
     if label and text.startswith(label):
@@ -75,7 +83,7 @@ def expected_split(fmt: ReasoningFormat, mode: Mode, text: str) -> Split:
     at, marker, implicit = min(ends, key=lambda e: (e[0], -len(e[1])))
     reasoning = _drop_starts(fmt, text[:at])
     if implicit:
-        return Split.of(reasoning, text[at:])
+        return Split.of(reasoning, _opened(fmt, text[at:]))  # the marker stays, unless it opens the wrapper
     if fmt.trim_newline_before_end and reasoning.endswith("\n"):
         reasoning = reasoning[:-1]
     rest = text[at + len(marker) :]

@@ -36,8 +36,10 @@ class ReasoningFormat:
     switches: request switches honoured: ``enable_thinking``, ``thinking``, ``thinking_mode``,
         ``reasoning_effort`` (off at ``none`` or ``no_think``, on at any other level).
     implicit_ends: markers that end reasoning without ``end`` and stay in the content
-        (a tool-call opener).
-    content_wrapper: (open, close) markers wrapped around the content and removed from it.
+        (a tool-call opener); when one is the content wrapper's opener it is removed with it.
+    content_wrapper: (open, close) markers wrapped around the content and removed from it,
+        wherever the content begins: after ``end``, after an implicit end, or at the output's
+        start when the model does not open reasoning (``AWAIT_START``) or thinking is off.
     trim_newline_before_end: one ``\\n`` right before ``end`` belongs to the markup.
     trim_content_leading_newlines: newlines right after ``end`` (and after the wrapper's close)
         belong to the markup.
@@ -226,7 +228,14 @@ def compile_format(fmt: ReasoningFormat, token_ids: dict[str, int]) -> Program:
             strip_newlines=fmt.trim_content_leading_newlines,
         )
         after_end = "content_pre"
-    phases["reason"].next_phase = {END: after_end, IMPLICIT_END: "content"}
+    after_implicit = "content"
+    if "wrapped" in phases:
+        # content that begins without the end marker (an implicit end, or an output that does not
+        # open reasoning): a wrapper's opener right there is markup (Cohere's <|START_TEXT|> when
+        # the model skips <|END_THINKING|>); no newline there is
+        phases["content_open"] = Phase(name="content_open", section=CONTENT, anchored=True, openers=openers)
+        after_implicit = "content_open"
+    phases["reason"].next_phase = {END: after_end, IMPLICIT_END: after_implicit}
     if fmt.start_label:
         # right after the start marker: the label, if the model writes it, is markup
         phases["label"] = Phase(name="label", section=REASONING, anchored=True, openers=(fmt.start_label,))

@@ -179,6 +179,15 @@ class ReasoningStream:
             if index >= 0:
                 del self._credits[index]
 
+    def _announced_before(self, rule: Rule, credit: int) -> bool:
+        """Whether ``rule``'s marker id arrived before the announcement at index ``credit``: ids
+        come in output order, so its text, found first, is that marker (where an announcement is
+        counted from the text of the ordinary tokens only, it may seem to come earlier)."""
+        if rule.marker_id is None or not self._by_ids:
+            return False
+        own = self._credit(rule.marker_id)
+        return 0 <= own < credit
+
     def _announced_transition(self, phase: Phase) -> tuple[int, Rule, int] | None:
         """The oldest announced marker that would move ``phase`` on: (credit index, rule, offset)."""
         for index, (token, at, _after) in enumerate(self._credits):
@@ -260,7 +269,10 @@ class ReasoningStream:
                 continue
             rule, pos = self._next_match(phase, buf, i, found)
             announced = self._announced_transition(phase) if self._credits else None
-            if announced is not None and (rule is None or (rule.marker_id != announced[1].marker_id and announced[2] < pos)):
+            if announced is not None and (rule is None or (
+                rule.marker_id != announced[1].marker_id and announced[2] < pos
+                and not self._announced_before(rule, announced[0])
+            )):
                 credit, marker_rule, at = announced
                 at = min(n, max(i, at))
                 placed = self._place_by_later_ids(buf, at, self._credits[credit][2], final)
@@ -464,7 +476,7 @@ class ReasoningStream:
                 self._held_blank = j - i
                 return None
             if j == n and not announced:
-                self._phase = program.phases["content"]
+                self._phase = self._content_start()
                 self.reasoning_ended = True
                 return i
         if announced:
@@ -472,6 +484,12 @@ class ReasoningStream:
             at = self._credits.pop(credit)[1]
             self._phase = opened
             return max(i, at)
-        self._phase = program.phases["content"]
+        self._phase = self._content_start()
         self.reasoning_ended = True
         return i
+
+    def _content_start(self) -> Phase:
+        """Where content begins when the model does not open reasoning: a content wrapper's
+        opener there is markup."""
+        phases = self._program.phases
+        return phases["content_open"] if "content_open" in phases else phases["content"]

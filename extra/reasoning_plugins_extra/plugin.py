@@ -6,13 +6,14 @@ from reasoning_plugins import DeclarativeParser, DeclarativeReasoner, hookimpl
 
 from . import formats
 from .append_think import APPEND_THINK, AppendThinkParser
+from .beam import BeamParser, BeamReasoner
+from .cohere import COHERE
 from .effort import K2HorizonParser
 from .harmony import HarmonyParser
-from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
-from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner, MuseGlimmerParser, MuseParser
 from .harmony_reasoner import HarmonyReasoner
-from .beam import BeamParser, BeamReasoner
+from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
 from .inkling import InklingParser, InklingReasoner
+from .kimi_muse import STEP5, KimiK3Parser, KimiK3Reasoner, MuseGlimmerParser, MuseParser
 
 # name -> (format, aliases)
 FAMILIES = {
@@ -89,9 +90,10 @@ REASONERS = {
 }
 
 
-# Parsers of their own: channels (not one end token, see OWN_REASONERS), and markers chosen per
-# request by reasoning_effort (no reasoner: a reasoning budget would have to force each level's
-# end marker).
+# Parsers of their own, where a declaration cannot say the format: channels and typed blocks (no
+# single end token), markers spelled per tokenizer or chosen per request. Most have a reasoner of
+# their own (OWN_REASONERS); K2-Horizon has none (a budget would have to force each level's end
+# marker).
 OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
@@ -120,9 +122,14 @@ OWN_PARSERS["minimax-m2-append-think"] = (AppendThinkParser, ("minimax-append-th
 OWN_REASONERS["minimax-m2-append-think"] = type(
     "MinimaxM2AppendThinkReasoner", (DeclarativeReasoner,), {"format": APPEND_THINK, "__module__": __name__}
 )
+
 # Inkling (typed content blocks) and Beam (Harmony-style messages, tool calls addressed by to=).
 OWN_PARSERS.update({"inkling": (InklingParser, ()), "beam": (BeamParser, ())})
 OWN_REASONERS.update({"inkling": InklingReasoner, "beam": BeamReasoner})
+
+# Cohere Command 3 / 4: declared formats, read from the prompt's last assistant turn
+OWN_PARSERS.update({name: (parser, aliases) for name, (parser, _reasoner, aliases) in COHERE.items()})
+OWN_REASONERS.update({name: reasoner for name, (_parser, reasoner, _aliases) in COHERE.items()})
 
 
 @hookimpl
