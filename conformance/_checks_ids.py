@@ -379,7 +379,7 @@ def reasoner_consistency(subject: Subject) -> None:
         if not reasoner.is_reasoning_end(ids + force):
             raise CheckFailed(f"is_reasoning_end(prefix + force_end_token_ids {force}) is False")
         if list(reasoner.extract_content_ids(ids + force)):
-            raise CheckFailed(f"extract_content_ids(prefix + force_end_token_ids) is not empty: the forced end is not all reasoning")
+            raise CheckFailed("extract_content_ids(prefix + force_end_token_ids) is not empty: the forced end is not all reasoning")
     if subject.parser_cls is not None and subject.markers is not None:
         forced = tokenizer.decode(force, skip_special_tokens=False, clean_up_tokenization_spaces=False)
         if subject.markers.end not in forced:

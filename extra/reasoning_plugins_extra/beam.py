@@ -45,7 +45,7 @@ from reasoning_plugins._modes import coerce_mode, thinking_switch
 from reasoning_plugins._tokens import encode_plain, marker_token_ids
 from reasoning_plugins.protocol import ReasoningDelta
 
-from .marker_ids import MarkerIds
+from .marker_ids import IdAlignedStream, MarkerIds, proper_prefix
 
 START, CHANNEL, MESSAGE, CONSTRAIN = "<|start|>", "<|channel|>", "<|message|>", "<|constrain|>"
 END, RETURN, CALL = "<|end|>", "<|return|>", "<|call|>"
@@ -76,10 +76,6 @@ _ROLE, _REASON, _CONTENT, _TOOL, _OUTSIDE = range(5)
 _MODE_STATES = {Mode.REASONING: _REASON, Mode.CONTENT: _CONTENT, Mode.RESPONSE: _CONTENT, Mode.TOOL_CALL: _TOOL}
 
 
-def _proper_prefix(text: str, markers: Sequence[str]) -> bool:
-    return any(len(text) < len(m) and m.startswith(text) for m in markers)
-
-
 def _header_verdict(held: str, final: bool) -> tuple[str, int] | None:
     """What the header text ``held`` (starting at ``<|channel|>`` or, right after a role,
     `` to=``) is: ("tool", length of the text before `` to=``), ("analysis" | "content", header
@@ -100,7 +96,7 @@ def _header_verdict(held: str, final: bool) -> tuple[str, int] | None:
     return None
 
 
-class BeamStream:
+class BeamStream(IdAlignedStream):
     """One request's Beam output, fed delta by delta (see the module docstring)."""
 
     __slots__ = ("_state", "_fallback", "_role", "_held", "_blank", "_finished", "_ids")
@@ -119,25 +115,6 @@ class BeamStream:
         """Whether an answer or a tool call has opened (a later analysis message is still
         reasoning: engines that stop calling the parser here must not)."""
         return self._state in (_CONTENT, _TOOL)
-
-    # markup (terminators, headers) may follow any content: never plain from here on
-    in_plain_content = False
-
-    def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
-        if self._finished:
-            raise RuntimeError("this stream has finished; start a new stream for a new request")
-        if self._ids is not None and delta_token_ids:
-            delta_text = self._ids.align(delta_text or "", delta_token_ids)
-        if not delta_text:
-            return None
-        return self._scan(delta_text, final=False)
-
-    def finish(self) -> ReasoningDelta | None:
-        if self._finished:
-            return None
-        self._finished = True
-        rest = self._ids.align("", (), final=True) if self._ids is not None else ""
-        return self._scan(rest, final=True)
 
     def _scan(self, delta: str, final: bool) -> ReasoningDelta | None:
         buf = self._held + delta if self._held else delta
@@ -158,7 +135,7 @@ class BeamStream:
                     if i < 0:
                         break
                     continue
-                if not final and _proper_prefix(buf[i:], (RECIPIENT,)):
+                if not final and proper_prefix(buf[i:], (RECIPIENT,)):
                     self._held = buf[i:]
                     break
             at = buf.find("<", i)
@@ -206,7 +183,7 @@ class BeamStream:
         if token is not None:
             self._state, self._role, self._blank = _OUTSIDE, "", ""
             return at + len(token)
-        if not final and _proper_prefix(buf[at:], (*TOKENS, ROLE)):
+        if not final and proper_prefix(buf[at:], (*TOKENS, ROLE)):
             self._held = buf[at:]
             return -1
         piece = next((t for t in TOKENS if buf.startswith(t, at)), "<")  # text, not markup
@@ -242,7 +219,7 @@ class BeamStream:
         keep = 0
         if not final:
             for k in range(min(len(RETURN) - 1, len(buf) - i), 0, -1):
-                if _proper_prefix(buf[len(buf) - k :], TERMINATORS):
+                if proper_prefix(buf[len(buf) - k :], TERMINATORS):
                     keep = k
                     break
         content.append(buf[i : len(buf) - keep])

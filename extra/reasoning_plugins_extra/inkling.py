@@ -53,7 +53,7 @@ from reasoning_plugins._reasoner import _tokenizer_label
 from reasoning_plugins._tokens import blank_token_checker, marker_token_ids
 from reasoning_plugins.protocol import ReasoningDelta
 
-from .marker_ids import MarkerIds
+from .marker_ids import IdAlignedStream, MarkerIds, proper_prefix
 
 MESSAGE_MODEL = "<|message_model|>"
 CONTENT_TEXT = "<|content_text|>"
@@ -87,10 +87,6 @@ _MODE_STATES = {Mode.REASONING: _REASON, Mode.AWAIT_START: _AWAIT, Mode.CONTENT:
 # the state the prompt's last Inkling marker leaves the output in
 _AFTER_PROMPT_MARKER = {CONTENT_THINKING: _REASON, CONTENT_TEXT: _TEXT, TOOL_ERROR: _TEXT, MESSAGE_MODEL: _HEADER,
                         INVOKE_TOOL_JSON: _TOOL, INVOKE_TOOL_TEXT: _TOOL}
-
-
-def _proper_prefix(text: str, markers: Sequence[str]) -> bool:
-    return any(len(text) < len(m) and m.startswith(text) for m in markers)
 
 
 def _marker_at(buf: str, at: int) -> str | None:
@@ -135,7 +131,7 @@ def initial_state(mode: Any, prompt_token_ids: Sequence[int] | None, prompt_text
 _STATE_MODES = {_REASON: Mode.REASONING, _TEXT: Mode.RESPONSE, _TOOL: Mode.TOOL_CALL, _BETWEEN: Mode.CONTENT}
 
 
-class InklingStream:
+class InklingStream(IdAlignedStream):
     """One request's Inkling output, fed delta by delta (see the module docstring).
 
     Held back: text that may still grow into a marker (under 32 characters), the header until its
@@ -159,25 +155,6 @@ class InklingStream:
         """Whether a block other than thinking has opened (a later thinking block is still
         reasoning: engines that stop calling the parser here must not)."""
         return self._state in (_TEXT, _TOOL, _PLAIN) or (self._state == _BETWEEN and not self._quiet)
-
-    # markup (closers, headers) may follow any content: never plain from here on
-    in_plain_content = False
-
-    def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
-        if self._finished:
-            raise RuntimeError("this stream has finished; start a new stream for a new request")
-        if self._ids is not None and delta_token_ids:
-            delta_text = self._ids.align(delta_text or "", delta_token_ids)
-        if not delta_text:
-            return None
-        return self._scan(delta_text, final=False)
-
-    def finish(self) -> ReasoningDelta | None:
-        if self._finished:
-            return None
-        self._finished = True
-        rest = self._ids.align("", (), final=True) if self._ids is not None else ""
-        return self._scan(rest, final=True)
 
     def _scan(self, delta: str, final: bool) -> ReasoningDelta | None:
         buf = self._held + delta if self._held else delta
@@ -207,7 +184,7 @@ class InklingStream:
                 break
             marker = _marker_at(buf, at)
             if marker is None:
-                if not final and _proper_prefix(buf[at:], MARKERS):
+                if not final and proper_prefix(buf[at:], MARKERS):
                     self._held = buf[at:]
                     break
                 self._text("<", reasoning, content)
@@ -236,7 +213,7 @@ class InklingStream:
         if not final:
             longest = max(map(len, CLOSERS)) - 1
             for k in range(min(longest, len(buf) - i), 0, -1):
-                if _proper_prefix(buf[len(buf) - k :], CLOSERS):
+                if proper_prefix(buf[len(buf) - k :], CLOSERS):
                     keep = k
                     break
         content.append(buf[i : len(buf) - keep])

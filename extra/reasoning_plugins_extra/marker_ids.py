@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["MarkerIds"]
+from reasoning_plugins.protocol import ReasoningDelta
+
+__all__ = ["IdAlignedStream", "MarkerIds", "proper_prefix"]
 
 
 class MarkerIds:
@@ -87,3 +89,40 @@ class MarkerIds:
         self._seen += len(tail)
         out.append(tail)
         return "".join(out)
+
+
+def proper_prefix(text: str, markers: Sequence[str]) -> bool:
+    """Whether ``text`` is the start of one of ``markers`` but not the whole of it."""
+    return any(len(text) < len(m) and m.startswith(text) for m in markers)
+
+
+class IdAlignedStream:
+    """The delta-by-delta half of a stream that scans text of its own (Inkling, Beam): with token
+    ids, markers an engine left out of the text are put back first (``self._ids``, a
+    :class:`MarkerIds` or None); ``_scan(text, final)`` does the rest."""
+
+    __slots__ = ()
+    _ids: MarkerIds | None
+    _finished: bool
+
+    # markup (closers, terminators, headers) may follow any content: never plain from here on
+    in_plain_content = False
+
+    def feed(self, delta_text: str | None, delta_token_ids: Sequence[int] | None = None) -> ReasoningDelta | None:
+        if self._finished:
+            raise RuntimeError("this stream has finished; start a new stream for a new request")
+        if self._ids is not None and delta_token_ids:
+            delta_text = self._ids.align(delta_text or "", delta_token_ids)
+        if not delta_text:
+            return None
+        return self._scan(delta_text, final=False)
+
+    def finish(self) -> ReasoningDelta | None:
+        if self._finished:
+            return None
+        self._finished = True
+        rest = self._ids.align("", (), final=True) if self._ids is not None else ""
+        return self._scan(rest, final=True)
+
+    def _scan(self, delta: str, final: bool) -> ReasoningDelta | None:
+        raise NotImplementedError
