@@ -8,7 +8,7 @@ from . import formats
 from .append_think import APPEND_THINK, AppendThinkParser
 from .beam import BeamParser, BeamReasoner
 from .cohere import COHERE
-from .effort import K2HorizonParser
+from .effort import K2HorizonParser, K2HorizonReasoner
 from .harmony import HarmonyParser
 from .harmony_reasoner import HarmonyReasoner
 from .hunyuan import HyV3Reasoner, HyV3ReasoningParser, HyV4Reasoner, HyV4ReasoningParser
@@ -92,8 +92,7 @@ REASONERS = {
 
 # Parsers of their own, where a declaration cannot say the format: channels and typed blocks (no
 # single end token), markers spelled per tokenizer or chosen per request. Most have a reasoner of
-# their own (OWN_REASONERS); K2-Horizon has none (a budget would have to force each level's end
-# marker).
+# their own (OWN_REASONERS).
 OWN_PARSERS = {
     "gpt-oss": (HarmonyParser, ("openai-gptoss", "harmony")),
     "k2-horizon": (K2HorizonParser, ()),
@@ -103,6 +102,9 @@ OWN_REASONERS: dict = {}
 
 # gpt-oss Harmony: reasoning ends where the answer's header is complete.
 OWN_REASONERS.update({"gpt-oss": HarmonyReasoner})
+
+# K2-Horizon: the request's reasoning_effort chooses the end marker its tracker follows and forces.
+OWN_REASONERS.update({"k2-horizon": K2HorizonReasoner})
 
 # Hunyuan HY v3 / v4: markers spelled with the tokenizer's suffix (SGLang's `hunyuan` is Hy3's).
 OWN_PARSERS.update({"hy-v3": (HyV3ReasoningParser, ("hunyuan",)), "hy-v4": (HyV4ReasoningParser, ())})

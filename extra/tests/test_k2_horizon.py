@@ -116,3 +116,71 @@ def test_under_every_engine_driver(effort, end):
                     assert sent.streamed.split == want, sent.label
             seen.add(driver.name)
     assert seen == (set(DRIVERS) if effort == "high" else set(DRIVERS) - {"lmdeploy", "fastdeploy"})
+
+
+# -- the reasoner: each request's tracker follows and forces its own level's end marker ----------
+
+from conformance.tokenizers import load_tokenizer  # noqa: E402
+from reasoning_plugins import get_reasoner  # noqa: E402
+from reasoning_plugins_extra.effort import K2_HORIZON_STAND_IN  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(K2_HORIZON_STAND_IN)
+
+
+def _ids(tokenizer, text):
+    return tokenizer.encode(text, add_special_tokens=False)
+
+
+@pytest.mark.parametrize(("effort", "end"), LEVELS)
+def test_reasoner_tracks_the_requests_level(tokenizer, effort, end):
+    """Reasoning ends at the request's own end marker; another level's is reasoning text there."""
+    reasoner = get_reasoner("k2-horizon", tokenizer)
+    others = "".join(e for _, e in LEVELS if e != end)
+    ids = _ids(tokenizer, f"Think {others} more.{end}Paris.")
+    tracker = reasoner.start([], request=_request(effort))
+    for_grammar = [not tracker.feed(t) for t in ids]
+    content_from = ids.index(tokenizer.convert_tokens_to_ids(end)) + 1
+    assert for_grammar == [k >= content_from for k in range(len(ids))]
+    assert tracker.force_end_token_ids == [tokenizer.convert_tokens_to_ids(end)]
+    bound = reasoner.bind(_request(effort))
+    assert bound.is_reasoning_end(ids) and bound.extract_content_ids(ids) == ids[content_from:]
+    assert not bound.is_reasoning_end(ids[:content_from - 1])
+
+
+def test_reasoner_ends_at_a_tool_call_at_every_level(tokenizer):
+    for effort, _end in LEVELS:
+        ids = _ids(tokenizer, "I will look it up." + CALL)
+        tracker = get_reasoner("k2-horizon", tokenizer).start([], request=_request(effort, top_level=True))
+        opener = ids.index(tokenizer.convert_tokens_to_ids("<ifm|tool_calls>"))
+        assert [not tracker.feed(t) for t in ids] == [k >= opener for k in range(len(ids))]
+
+
+def test_reasoner_refuses_an_unknown_level(tokenizer):
+    reasoner = get_reasoner("k2-horizon", tokenizer)
+    with pytest.raises(ValueError, match="unsupported reasoning_effort 'max'"):
+        reasoner.start([], request=_request("max"))
+    with pytest.raises(ValueError, match="high, low, medium"):
+        reasoner.bind(_request("max"))
+
+
+def test_forced_end_lets_a_real_grammar_take_the_answer(tokenizer):
+    """A budget spent at effort low forces </ifm|think_faster>; a JSON grammar then accepts the
+    answer, and the forced marker was never given to it."""
+    xgrammar = pytest.importorskip("xgrammar")
+    reasoner = get_reasoner("k2-horizon", tokenizer)
+    tracker = reasoner.start([], request=_request("low"))
+    stop = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    info = xgrammar.TokenizerInfo.from_huggingface(tokenizer, vocab_size=len(tokenizer), stop_token_ids=[stop])
+    matcher = xgrammar.GrammarMatcher(xgrammar.GrammarCompiler(info).compile_json_schema(
+        '{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}'))
+    for t in _ids(tokenizer, "Two words"):
+        assert tracker.feed(t)
+    for t in tracker.force_end_token_ids:
+        assert tracker.feed(t)  # the end marker is not for the grammar
+    assert not tracker.in_reasoning
+    answer = _ids(tokenizer, '{"city": "Paris"}') + [stop]
+    assert all(not tracker.feed(t) and matcher.accept_token(t) for t in answer)
+    assert matcher.is_terminated()
