@@ -17,11 +17,13 @@ PYTEST_ARGS=("$@")
 echo "[engines] vLLM"
 ./scripts/engines/vllm.sh
 run .venv-vllm tests/adapters/test_vllm.py tests/adapters/test_vllm_*.py tests/adapters/test_response_template_engines.py \
+  tests/adapters/test_engine_names.py \
   tests/conformance/test_engine_parsers.py
 
 echo "[engines] SGLang"
 ./scripts/engines/sglang.sh
 run .venv-sglang tests/adapters/test_sglang.py tests/adapters/test_response_template_engines.py \
+  tests/adapters/test_engine_names.py \
   tests/conformance/test_engine_parsers.py
 
 echo "[engines] LMDeploy (newest, then 0.12: one parser instance shared by every request)"
